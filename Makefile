@@ -1,0 +1,39 @@
+# Everything runs from the project venv, so `make test` works on a fresh clone.
+
+# python3.11 is what pyproject pins; plain python3 is a fallback for hosts that only have that name.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv media test demo bench clean distclean
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp makes reinstalling happen only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+media: venv
+	$(BIN)/facegraft media fetch
+
+test: venv media
+	$(BIN)/python -m pytest -q tests
+
+demo: venv media
+	$(BIN)/facegraft demo
+
+bench: venv
+	$(BIN)/facegraft bench
+
+# Keeps the venv: rebuilding it means downloading mediapipe again. distclean removes it too.
+clean:
+	rm -rf build dist out .pytest_cache src/*.egg-info
+	find src tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,56 @@
+"""Telling images from videos by their content, not their name."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+import av
+from PIL import Image, UnidentifiedImageError
+
+from facegraft.errors import FacegraftError
+
+
+class MediaKind(enum.Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+def check_readable(path: Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FacegraftError(f"{path}: no such file")
+    if path.is_dir():
+        raise FacegraftError(f"{path}: is a directory, expected an image or video file")
+    if path.stat().st_size == 0:
+        raise FacegraftError(f"{path}: file is empty")
+    return path
+
+
+def _is_image(path: Path) -> bool:
+    try:
+        with Image.open(path) as im:
+            # A GIF/APNG with several frames is treated as an image (its first frame).
+            return im.format is not None
+    except (UnidentifiedImageError, OSError, ValueError):
+        return False
+    except Image.DecompressionBombError:
+        return True  # read_image reports the size problem with a clear message
+
+
+def _has_video_stream(path: Path) -> bool:
+    try:
+        with av.open(str(path)) as container:
+            return len(container.streams.video) > 0
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+        return False
+
+
+def probe(path: Path) -> MediaKind:
+    """Decide whether `path` holds an image or a video, or fail with a one-line reason."""
+    path = check_readable(path)
+    if _is_image(path):
+        return MediaKind.IMAGE
+    if _has_video_stream(path):
+        return MediaKind.VIDEO
+    raise FacegraftError(f"{path}: not a readable image or video")

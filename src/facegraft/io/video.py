@@ -1,0 +1,225 @@
+"""Streaming video decode and encode with PyAV: one frame in memory at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fractions
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from facegraft.errors import FacegraftError
+from facegraft.io.media import check_readable
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    width: int  # as displayed, after rotation
+    height: int
+    fps: fractions.Fraction
+    frame_count: int  # from the container; an estimate for some formats
+    duration: float  # seconds
+    rotation: int  # degrees counter-clockwise stored in the file's display matrix
+    codec: str
+    has_audio: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoFrame:
+    index: int
+    time: float  # seconds from the start of the stream
+    rgb: np.ndarray  # HxWx3 uint8, upright
+
+
+def _fps(stream: av.video.stream.VideoStream) -> fractions.Fraction:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return fractions.Fraction(rate) if rate else fractions.Fraction(30, 1)
+
+
+def _frame_count(stream, fps: fractions.Fraction, duration: float) -> int:
+    if stream.frames:
+        return int(stream.frames)
+    return int(round(duration * float(fps)))
+
+
+def _duration(container, stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return 0.0
+
+
+def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    quarter_turns = int(round(rotation / 90)) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k=quarter_turns)) if quarter_turns else rgb
+
+
+class VideoReader:
+    """Iterate over a video's frames as upright RGB arrays.
+
+    Decoding errors become one-line FacegraftErrors naming the frame where the file broke.
+    """
+
+    def __init__(self, path: Path):
+        self.path = check_readable(Path(path))
+        try:
+            self._container = av.open(str(self.path))
+        except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+            raise FacegraftError(f"{self.path}: cannot open video ({_reason(exc)})") from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise FacegraftError(f"{self.path}: has no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self.info = self._read_info()
+
+    def _read_info(self) -> VideoInfo:
+        stream = self._stream
+        fps = _fps(stream)
+        duration = _duration(self._container, stream)
+        rotation = _stream_rotation(stream)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if int(round(rotation / 90)) % 2:
+            width, height = height, width
+        if width <= 0 or height <= 0:
+            raise FacegraftError(f"{self.path}: video has no picture size (corrupt header?)")
+        return VideoInfo(
+            width=width, height=height, fps=fps, frame_count=_frame_count(stream, fps, duration),
+            duration=duration, rotation=rotation, codec=stream.codec_context.name,
+            has_audio=bool(self._container.streams.audio),
+        )
+
+    def __iter__(self) -> Iterator[VideoFrame]:
+        index = 0
+        rotation = self.info.rotation
+        try:
+            for frame in self._container.decode(self._stream):
+                time = float(frame.time) if frame.time is not None else index / float(self.info.fps)
+                yield VideoFrame(index=index, time=time, rgb=_upright(frame.to_ndarray(format="rgb24"), rotation))
+                index += 1
+        except av.FFmpegError as exc:
+            raise FacegraftError(f"{self.path}: video is corrupt or truncated at frame {index} ({_reason(exc)})") from None
+        if index == 0:
+            raise FacegraftError(f"{self.path}: video has no decodable frames")
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _stream_rotation(stream) -> int:
+    # The display matrix lives on decoded frames in recent FFmpeg; peek at the first one.
+    with contextlib.suppress(Exception):
+        side = stream.side_data
+        if side and "DISPLAYMATRIX" in side:
+            return int(round(side["DISPLAYMATRIX"]))
+    with contextlib.suppress(KeyError, ValueError):
+        return int(stream.metadata["rotate"])
+    return 0
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class VideoWriter:
+    """Encode RGB frames into a video file, copying the audio of another file if asked.
+
+    Use inside `atomic_output` so a failed run leaves nothing behind.
+    """
+
+    def __init__(self, path: Path, width: int, height: int, fps: fractions.Fraction,
+                 codec: str = "libx264", crf: int = 20, preset: str = "veryfast",
+                 audio_from: Path | None = None, metadata: dict[str, str] | None = None):
+        self.path = Path(path)
+        self._container = av.open(str(self.path), mode="w")
+        for key, value in (metadata or {}).items():
+            self._container.metadata[key] = value
+        self._stream = self._container.add_stream(codec, rate=fps)
+        # yuv420p needs even sizes; the odd row or column is padded and cropped back by players.
+        self._stream.width = width + (width % 2)
+        self._stream.height = height + (height % 2)
+        self._stream.pix_fmt = "yuv420p"
+        if codec in ("libx264", "libx265"):
+            self._stream.options = {"crf": str(crf), "preset": preset}
+        self._size = (width, height)
+        self._time_base = fractions.Fraction(1, 1) / fps
+        self._audio = _AudioCopier(audio_from, self._container) if audio_from else None
+        self._count = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        rgb = _pad_even(rgb)
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts = self._count
+        frame.time_base = self._time_base
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self._count += 1
+        if self._audio:
+            self._audio.copy_until(self._count * float(self._time_base))
+
+    def close(self) -> None:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        if self._audio:
+            self._audio.copy_until(float("inf"))
+            self._audio.close()
+        self._container.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            with contextlib.suppress(Exception):
+                self._container.close()
+
+
+def _pad_even(rgb: np.ndarray) -> np.ndarray:
+    pad_h, pad_w = rgb.shape[0] % 2, rgb.shape[1] % 2
+    if pad_h or pad_w:
+        rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    return np.ascontiguousarray(rgb)
+
+
+class _AudioCopier:
+    """Copies the first audio stream of a file packet by packet, interleaved with the video."""
+
+    def __init__(self, source: Path, output):
+        self._input = av.open(str(source))
+        self._stream = self._input.streams.audio[0] if self._input.streams.audio else None
+        self._out_stream = output.add_stream_from_template(self._stream) if self._stream else None
+        self._output = output
+        self._packets = self._input.demux(self._stream) if self._stream else iter(())
+        self._pending = None
+
+    def copy_until(self, seconds: float) -> None:
+        if self._stream is None:
+            return
+        while True:
+            packet = self._pending or next(self._packets, None)
+            self._pending = None
+            if packet is None:
+                return
+            if packet.dts is None:
+                continue
+            if packet.pts is not None and float(packet.pts * packet.time_base) > seconds:
+                self._pending = packet
+                return
+            packet.stream = self._out_stream
+            self._output.mux(packet)
+
+    def close(self) -> None:
+        self._input.close()
