@@ -1,0 +1,59 @@
+"""Analysis stage: where faces are, who they are (shape) and what they do (pose, expression)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from facegraft.analysis.facemodel import FaceModel, fit_pose, load_face_model, neutral_shape, project
+from facegraft.analysis.landmarker import MeshLandmarker
+from facegraft.analysis.tracking import FaceTracker, build_face, dedupe, landmark_box
+from facegraft.analysis.types import Expression, Face, Pose
+from facegraft.config import AnalysisConfig
+from facegraft.io import MediaKind, VideoFrame, VideoReader, probe, read_image
+
+__all__ = ["AnalyzedFrame", "Expression", "Face", "FaceModel", "FaceTracker", "Pose", "analyze",
+           "analyze_image", "load_face_model", "project"]
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalyzedFrame:
+    frame: VideoFrame
+    faces: tuple[Face, ...]
+
+
+def analyze_image(image: np.ndarray | str | Path, config: AnalysisConfig = AnalysisConfig()) -> list[Face]:
+    """Every face in a still image, largest first (track ids 0, 1, ...); no smoothing."""
+    rgb = image if isinstance(image, np.ndarray) else read_image(Path(image))
+    model = load_face_model()
+    marker = MeshLandmarker(config.max_faces, video=False, min_confidence=config.min_confidence)
+    try:
+        raw = sorted(dedupe(marker.detect(rgb)), key=lambda r: -_area(landmark_box(r.landmarks)))
+        scores = marker.detection_scores(rgb, [landmark_box(r.landmarks) for r in raw]) if raw else []
+    finally:
+        marker.close()
+    faces = []
+    for index, (face, score) in enumerate(zip(raw, scores)):
+        pose, shape = fit_pose(face.landmarks, (rgb.shape[1], rgb.shape[0]), model)
+        faces.append(build_face(index, face.landmarks, score, pose, shape, neutral_shape(shape, model), model))
+    return faces
+
+
+def analyze(path: str | Path, config: AnalysisConfig = AnalysisConfig()) -> Iterator[AnalyzedFrame]:
+    """Stream the faces of a video (or of an image, as one frame) frame by frame."""
+    path = Path(path)
+    kind = probe(path)
+    if kind is MediaKind.IMAGE:
+        rgb = read_image(path)
+        yield AnalyzedFrame(VideoFrame(0, 0.0, rgb), tuple(analyze_image(rgb, config)))
+        return
+    with VideoReader(path) as reader, FaceTracker(config) as tracker:
+        for frame in reader:
+            yield AnalyzedFrame(frame, tuple(tracker.update(frame.rgb, frame.time)))
+
+
+def _area(box: np.ndarray) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))

@@ -1,0 +1,162 @@
+"""Measurements anyone can rerun: analysis speed, and what smoothing does to jitter, lag and blinks.
+
+`facegraft bench` prints these; the README quotes its output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from facegraft import media
+from facegraft.analysis import FaceTracker
+from facegraft.analysis.types import Face
+from facegraft.config import AnalysisConfig, SmoothingConfig
+from facegraft.io import VideoReader, read_image
+
+FPS = 30.0
+
+
+def machine() -> str:
+    import os
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _frames(name: str, size: tuple[int, int] | None = None, limit: int | None = None) -> list[np.ndarray]:
+    out = []
+    with VideoReader(media.path(name)) as reader:
+        for frame in reader:
+            rgb = frame.rgb if size is None else cv2.resize(frame.rgb, size, interpolation=cv2.INTER_LINEAR)
+            out.append(rgb)
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+def analysis_speed(size: tuple[int, int], max_faces: int, repeats: int = 2) -> float:
+    """Median milliseconds per frame for tracking + model fit on single_face.mp4 resized to `size`."""
+    frames = _frames("single_face.mp4", size)
+    times = []
+    for _ in range(repeats):
+        with FaceTracker(AnalysisConfig(max_faces=max_faces)) as tracker:
+            for index, rgb in enumerate(frames):
+                start = time.perf_counter()
+                tracker.update(rgb, index / FPS)
+                times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times[len(frames) // 4:]))
+
+
+def track(frames: Iterable[np.ndarray], smoothing: SmoothingConfig) -> list[Face | None]:
+    """The largest face of each frame, or None."""
+    out: list[Face | None] = []
+    with FaceTracker(AnalysisConfig(max_faces=1, smoothing=smoothing)) as tracker:
+        for index, rgb in enumerate(frames):
+            faces = tracker.update(rgb, index / FPS)
+            out.append(faces[0] if faces else None)
+    return out
+
+
+def landmark_jitter(faces: list[Face]) -> float:
+    """RMS frame-to-frame landmark movement, in % of the inter-ocular distance."""
+    steps = []
+    for a, b in zip(faces, faces[1:]):
+        iod = np.linalg.norm(b.landmarks[468, :2] - b.landmarks[473, :2])
+        steps.append(np.sqrt(np.mean(np.sum((b.landmarks[:, :2] - a.landmarks[:, :2]) ** 2, axis=1))) / iod)
+    return 100.0 * float(np.sqrt(np.mean(np.square(steps))))
+
+
+def pose_jitter(faces: list[Face]) -> float:
+    """RMS frame-to-frame change of pitch, yaw and roll together, in degrees."""
+    angles = np.array([[f.pose.pitch, f.pose.yaw, f.pose.roll] for f in faces])
+    return float(np.sqrt(np.mean(np.sum(np.diff(angles, axis=0) ** 2, axis=1))))
+
+
+def lag_frames(raw: np.ndarray, smooth: np.ndarray, max_lag: float = 6.0) -> float:
+    """Delay (frames, sub-frame) that best lines the smoothed signal up with the raw one."""
+    t = np.arange(len(raw), dtype=np.float64)
+    best, best_err = 0.0, np.inf
+    for lag in np.arange(0.0, max_lag, 0.05):
+        shifted = np.interp(t - lag, t, raw)
+        err = float(np.mean((shifted[int(max_lag):] - smooth[int(max_lag):]) ** 2))
+        if err < best_err:
+            best, best_err = float(lag), err
+    return best
+
+
+def still_photo_frames(count: int = 60, noise: float = 2.0) -> list[np.ndarray]:
+    """A perfectly still face with camera-like sensor noise: any motion measured is jitter."""
+    rng = np.random.default_rng(7)
+    base = read_image(media.path("single_face.jpg")).astype(np.float32)
+    return [np.clip(base + rng.normal(0, noise, base.shape), 0, 255).astype(np.uint8) for _ in range(count)]
+
+
+def fast_turn_frames(degrees_per_second: float = 300.0) -> tuple[list[np.ndarray], np.ndarray]:
+    """A real photo held still, turned fast by 40 degrees in-plane, held, and turned back."""
+    base = read_image(media.path("single_face.jpg"))
+    step = degrees_per_second / FPS
+    ramp = np.arange(0.0, 40.0, step)
+    angles = np.concatenate([np.zeros(15), ramp, np.full(15, 40.0), ramp[::-1], np.zeros(15)])
+    h, w = base.shape[:2]
+    frames = [cv2.warpAffine(base, cv2.getRotationMatrix2D((w / 2, h / 2), a, 1.0), (w, h),
+                             borderMode=cv2.BORDER_REFLECT) for a in angles]
+    return frames, angles
+
+
+def blink_depth(raw: np.ndarray, smooth: np.ndarray) -> float:
+    """Share of the deepest raw eye closure that survives smoothing (1 = fully kept)."""
+    low = int(np.argmin(raw))
+    baseline = float(np.median(raw))
+    window = smooth[max(0, low - 2): low + 3]
+    return float((baseline - window.min()) / (baseline - raw[low]))
+
+
+@dataclasses.dataclass(frozen=True)
+class SmoothingReport:
+    still_jitter_raw: float
+    still_jitter_smoothed: float
+    still_pose_jitter_raw: float
+    still_pose_jitter_smoothed: float
+    video_still_jitter_raw: float
+    video_still_jitter_smoothed: float
+    turn_lag_frames: float
+    turn_peak_error_deg: float
+    carphone_roll_lag_frames: float
+    carphone_yaw_lag_frames: float
+    blink_kept: float
+
+
+def _series(faces: list[Face | None], get: Callable[[Face], float]) -> np.ndarray:
+    return np.array([get(f) for f in faces if f is not None])
+
+
+def smoothing_report(smoothing: SmoothingConfig = SmoothingConfig()) -> SmoothingReport:
+    off = dataclasses.replace(smoothing, enabled=False)
+    still = still_photo_frames()
+    raw_still, smooth_still = track(still, off)[5:], track(still, smoothing)[5:]
+    # single_face.mp4 holds still from frame 7 to 15 (measured frame-to-frame motion < 0.3 px).
+    clip = _frames("single_face.mp4", limit=16)
+    raw_clip, smooth_clip = track(clip, off)[7:], track(clip, smoothing)[7:]
+    turn, _ = fast_turn_frames()
+    raw_turn, smooth_turn = track(turn, off), track(turn, smoothing)
+    roll_raw, roll_smooth = _series(raw_turn, lambda f: f.pose.roll), _series(smooth_turn, lambda f: f.pose.roll)
+    car = _frames("carphone_pristine.mp4")
+    raw_car, smooth_car = track(car, off), track(car, smoothing)
+    blink = []
+    for raw, smooth in ((raw_car[30:60], smooth_car[30:60]), (track(clip_all := _frames("single_face.mp4"), off)[15:40],
+                                                             track(clip_all, smoothing)[15:40])):
+        eye = lambda f: (f.expression.named["eye_open_left"] + f.expression.named["eye_open_right"]) / 2
+        blink.append(blink_depth(_series(raw, eye), _series(smooth, eye)))
+    return SmoothingReport(
+        still_jitter_raw=landmark_jitter(raw_still), still_jitter_smoothed=landmark_jitter(smooth_still),
+        still_pose_jitter_raw=pose_jitter(raw_still), still_pose_jitter_smoothed=pose_jitter(smooth_still),
+        video_still_jitter_raw=landmark_jitter(raw_clip), video_still_jitter_smoothed=landmark_jitter(smooth_clip),
+        turn_lag_frames=lag_frames(roll_raw, roll_smooth),
+        turn_peak_error_deg=float(np.max(np.abs(roll_raw - roll_smooth))),
+        carphone_roll_lag_frames=lag_frames(_series(raw_car, lambda f: f.pose.roll), _series(smooth_car, lambda f: f.pose.roll)),
+        carphone_yaw_lag_frames=lag_frames(_series(raw_car, lambda f: f.pose.yaw), _series(smooth_car, lambda f: f.pose.yaw)),
+        blink_kept=float(min(blink)))
