@@ -28,6 +28,24 @@ class RawFace:
     score: float
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """MediaPipe's C++ side prints start-up warnings straight to fd 2; keep them off the terminal."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class MeshLandmarker:
     """Finds up to `max_faces` faces and their 478 landmarks (iris points included).
 
@@ -36,6 +54,11 @@ class MeshLandmarker:
     """
 
     def __init__(self, max_faces: int = 4, video: bool = False, min_confidence: float = 0.5):
+        with _native_stderr_silenced():
+            self._open(max_faces, video, min_confidence)
+        self._calls = 0
+
+    def _open(self, max_faces: int, video: bool, min_confidence: float) -> None:
         import mediapipe as mp  # imported here: it takes a second and prints on import
 
         self._mesh = mp.solutions.face_mesh.FaceMesh(
@@ -51,7 +74,13 @@ class MeshLandmarker:
     def detect(self, rgb: np.ndarray) -> list[RawFace]:
         rgb = _checked_rgb(rgb)
         height, width = rgb.shape[:2]
-        result = self._mesh.process(rgb)
+        # Sub-graphs start lazily over the first frames, each printing a warning.
+        if self._calls >= 3:
+            result = self._mesh.process(rgb)
+        else:
+            with _native_stderr_silenced():
+                result = self._mesh.process(rgb)
+            self._calls += 1
         if not result.multi_face_landmarks:
             return []
         scale = np.array([width, height, width], np.float32)
@@ -63,7 +92,8 @@ class MeshLandmarker:
 
     def detection_scores(self, rgb: np.ndarray, boxes: list[np.ndarray]) -> list[float]:
         """Confidence of the face detector for each box (0 where it sees no face there)."""
-        result = self._detector.process(_checked_rgb(rgb))
+        with _native_stderr_silenced():
+            result = self._detector.process(_checked_rgb(rgb))
         height, width = rgb.shape[:2]
         found = []
         for det in result.detections or []:

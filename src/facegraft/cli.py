@@ -1,0 +1,164 @@
+"""`facegraft` command line: a thin shell over the library API."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from facegraft.errors import FacegraftError
+
+PROG = "facegraft"
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _analysis_config(args: argparse.Namespace):
+    from facegraft.config import AnalysisConfig, SmoothingConfig
+    return AnalysisConfig(max_faces=args.max_faces, smoothing=SmoothingConfig(enabled=not args.no_smoothing))
+
+
+def cmd_media_fetch(args: argparse.Namespace) -> int:
+    from facegraft import media
+    paths = media.fetch(args.names or None, quiet=args.quiet)
+    if not args.quiet:
+        print(f"{len(paths)} sample files ready in {media.cache_dir()}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from facegraft.capture import capture_motion
+    summary = capture_motion(args.input, args.output, args.preview, _analysis_config(args),
+                             progress=not args.quiet)
+    if summary.records == 0:
+        _warn(f"no face found in {args.input}; wrote an empty motion file")
+    if not args.quiet:
+        print(f"{summary.records} face records from {summary.frames} frames "
+              f"({summary.frames_with_faces} with faces, {summary.tracks} tracks) -> {summary.output}")
+        if summary.preview:
+            print(f"preview -> {summary.preview}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from facegraft import media
+    from facegraft.capture import capture_motion
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    source = media.path("carphone_pristine.mp4")
+    summary = capture_motion(source, out / "carphone_motion.jsonl", out / "carphone_preview.mp4", progress=True)
+    print(f"analysed {source.name}: {summary.records} face records over {summary.frames} frames")
+    print(f"motion capture: {summary.output.resolve()}")
+    print(f"preview video:  {summary.preview.resolve()}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from facegraft import bench
+    print(f"machine: {bench.machine()}")
+    if not args.smoothing_only:
+        for size in ((640, 360), (1280, 720)):
+            for faces in (1, 4):
+                ms = bench.analysis_speed(size, faces)
+                print(f"analysis {size[0]}x{size[1]} max_faces={faces}: {ms:.1f} ms/frame ({1000 / ms:.0f} fps)")
+    if not args.speed_only:
+        report = bench.smoothing_report()
+        for key, value in dataclasses.asdict(report).items():
+            print(f"smoothing {key}: {value:.3f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Local face analysis and face swapping.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    media_p = sub.add_parser("media", help="sample media for tests and the demo")
+    media_sub = media_p.add_subparsers(dest="media_command", required=True, metavar="ACTION")
+    fetch_p = media_sub.add_parser("fetch", help="download and verify the sample media into the cache")
+    fetch_p.add_argument("names", nargs="*", help="sample file names (default: all)")
+    fetch_p.add_argument("--quiet", action="store_true")
+    fetch_p.set_defaults(func=cmd_media_fetch)
+
+    an = sub.add_parser("analyze", help="export face motion (pose, expression, landmarks) of an image or video")
+    an.add_argument("input", type=Path, help="image or video")
+    an.add_argument("--output", "-o", type=Path, required=True, help="motion file: .jsonl or .csv")
+    an.add_argument("--preview", type=Path, help="write the input with mesh and pose axes drawn on it")
+    an.add_argument("--max-faces", type=_positive_int, default=4, help="most faces per frame (default 4)")
+    an.add_argument("--no-smoothing", action="store_true", help="raw per-frame values (video)")
+    an.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    an.set_defaults(func=cmd_analyze)
+
+    demo = sub.add_parser("demo", help="run facegraft on the sample media and print where the output is")
+    demo.add_argument("--output-dir", default="out/demo", help="where to write (default out/demo)")
+    demo.set_defaults(func=cmd_demo)
+
+    bench_p = sub.add_parser("bench", help="measure speed and smoothing on the sample media")
+    only = bench_p.add_mutually_exclusive_group()
+    only.add_argument("--speed-only", action="store_true")
+    only.add_argument("--smoothing-only", action="store_true")
+    bench_p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("facegraft")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _silence_native_logs() -> None:
+    """Send fd 2 (where MediaPipe's C++ threads log) to /dev/null; Python's stderr keeps the terminal.
+
+    Set FACEGRAFT_NATIVE_LOGS=1 to see the native logs when debugging.
+    """
+    if os.environ.get("FACEGRAFT_NATIVE_LOGS") == "1":
+        return
+    try:
+        sys.stderr.flush()
+        terminal = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace")
+    except (OSError, ValueError, AttributeError):
+        pass  # no real fd 2 (embedded or captured): nothing to protect
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if argv is None:
+        _silence_native_logs()
+    try:
+        return args.func(args)
+    except FacegraftError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted; no output was written", 130)
+    except MemoryError:
+        return _fail("out of memory; try a smaller input")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
