@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from facegraft import media
 from facegraft.analysis.geometry import image_to_viewer, similarity_fit
-from facegraft.analysis.landmarker import MeshLandmarker
+from facegraft.analysis.landmarker import FaceDetector, MeshLandmarker
 from facegraft.io import VideoReader, read_image
 
 OUT = Path(__file__).resolve().parents[1] / "src/facegraft/analysis/data/face_model.npz"
@@ -33,23 +34,25 @@ VIDEOS = ["carphone_pristine.mp4", "single_face.mp4", "face_noface.mov"]
 
 
 def photo_landmarks(name: str) -> np.ndarray:
-    marker = MeshLandmarker(max_faces=1)
-    faces = marker.detect(read_image(media.path(name)))
-    marker.close()
-    return faces[0].landmarks.astype(np.float64)
+    rgb = read_image(media.path(name))
+    box = FaceDetector().detect(rgb)[0].box
+    return MeshLandmarker().landmarks(rgb, box)
 
 
 def video_tracks(name: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Landmarks of the first face in each frame, plus the frames (for the dlib mapping)."""
-    marker = MeshLandmarker(max_faces=1, video=True)
-    shapes, frames = [], []
+    """Raw landmarks of the first face in each frame, plus the frames (for the dlib mapping)."""
+    detector, marker = FaceDetector(), MeshLandmarker(video=True)
+    shapes, frames, box = [], [], None
     with VideoReader(media.path(name)) as reader:
         for frame in reader:
-            faces = marker.detect(frame.rgb)
-            if faces:
-                shapes.append(faces[0].landmarks.astype(np.float64))
+            if box is None:
+                found = detector.detect(frame.rgb)
+                box = found[0].box if found else None
+            points = marker.landmarks(frame.rgb, box) if box is not None else None
+            box = None if points is None else np.r_[points[:N_MESH, :2].min(0), points[:N_MESH, :2].max(0)]
+            if points is not None:
+                shapes.append(points)
                 frames.append(frame.rgb)
-    marker.close()
     return shapes, frames
 
 
@@ -80,7 +83,8 @@ def canonical_frame(shape: np.ndarray) -> np.ndarray:
 def mirror_pairs(template: np.ndarray) -> np.ndarray:
     mirrored = template[:N_MESH] * np.array([-1.0, 1.0, 1.0])
     dist = np.linalg.norm(template[:N_MESH, None] - mirrored[None], axis=2)
-    pairs = dist.argmin(axis=1)
+    # An assignment on the symmetrised cost gives a permutation that pairs vertices both ways.
+    _, pairs = linear_sum_assignment(dist + dist.T)
     bad = np.sum(pairs[pairs] != np.arange(N_MESH))
     print(f"mirror pairs: {bad} vertices are not a clean involution", file=sys.stderr)
     # The iris points mirror as blocks: 468..472 (right) <-> 473..477 (left).

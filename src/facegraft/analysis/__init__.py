@@ -9,8 +9,8 @@ from typing import Iterator
 import numpy as np
 
 from facegraft.analysis.facemodel import FaceModel, fit_pose, load_face_model, neutral_shape, project
-from facegraft.analysis.landmarker import MeshLandmarker
-from facegraft.analysis.tracking import FaceTracker, build_face, dedupe, landmark_box
+from facegraft.analysis.landmarker import FaceDetector, MeshLandmarker, box_iou, checked_rgb, tile_grid
+from facegraft.analysis.tracking import DUPLICATE_IOU, FaceTracker, build_face, landmark_box
 from facegraft.analysis.types import Expression, Face, Pose
 from facegraft.config import AnalysisConfig
 from facegraft.io import MediaKind, VideoFrame, VideoReader, probe, read_image
@@ -27,19 +27,35 @@ class AnalyzedFrame:
 
 def analyze_image(image: np.ndarray | str | Path, config: AnalysisConfig = AnalysisConfig()) -> list[Face]:
     """Every face in a still image, largest first (track ids 0, 1, ...); no smoothing."""
-    rgb = image if isinstance(image, np.ndarray) else read_image(Path(image))
+    rgb = checked_rgb(image if isinstance(image, np.ndarray) else read_image(Path(image)))
     model = load_face_model()
-    marker = MeshLandmarker(config.max_faces, video=False, min_confidence=config.min_confidence)
-    try:
-        raw = sorted(dedupe(marker.detect(rgb)), key=lambda r: -_area(landmark_box(r.landmarks)))
-        scores = marker.detection_scores(rgb, [landmark_box(r.landmarks) for r in raw]) if raw else []
-    finally:
-        marker.close()
+    found = _find_faces(rgb, config)
+    found.sort(key=lambda item: -_area(landmark_box(item[0])))
     faces = []
-    for index, (face, score) in enumerate(zip(raw, scores)):
-        pose, shape = fit_pose(face.landmarks, (rgb.shape[1], rgb.shape[0]), model)
-        faces.append(build_face(index, face.landmarks, score, pose, shape, neutral_shape(shape, model), model))
+    for index, (points, score) in enumerate(found):
+        pose, shape = fit_pose(points, (rgb.shape[1], rgb.shape[0]), model)
+        faces.append(build_face(index, points, score, pose, shape, neutral_shape(shape, model), model))
     return faces
+
+
+def _find_faces(rgb: np.ndarray, config: AnalysisConfig) -> list[tuple[np.ndarray, float]]:
+    detector = FaceDetector(config.detection_threshold)
+    mesh = MeshLandmarker(video=False, min_confidence=config.min_confidence)
+    found: list[tuple[np.ndarray, float]] = []
+    try:
+        for det in detector.detect(rgb, tile_grid(*rgb.shape[:2])):
+            points = mesh.landmarks(rgb, det.box)
+            if points is None:
+                continue
+            box = landmark_box(points)
+            if all(box_iou(box, landmark_box(p)) <= DUPLICATE_IOU for p, _ in found):
+                found.append((points, det.score))
+            if len(found) >= config.max_faces:
+                break
+    finally:
+        detector.close()
+        mesh.close()
+    return found
 
 
 def analyze(path: str | Path, config: AnalysisConfig = AnalysisConfig()) -> Iterator[AnalyzedFrame]:

@@ -5,33 +5,23 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from facegraft.analysis.facemodel import (N_MESH, FaceModel, expression_of, fit_pose, load_face_model,
                                           neutral_shape, project)
-from facegraft.analysis.landmarker import MeshLandmarker, RawFace, box_iou
+from facegraft.analysis.landmarker import Detection, FaceDetector, MeshLandmarker, box_iou, checked_rgb, tile_grid
 from facegraft.analysis.smoothing import OneEuroFilter
 from facegraft.analysis.types import Face, Pose
 from facegraft.config import AnalysisConfig, SmoothingConfig
 
-# Two mesh results overlapping this much are the same face found twice.
+# Two meshes overlapping this much are the same face found twice.
 DUPLICATE_IOU = 0.5
-# A detection continues a track when its box overlaps the track's last box at least this much.
-MATCH_IOU = 0.2
+# A detection brings a lost track back when it overlaps the track's last box at least this much.
+REVIVE_IOU = 0.3
 
 
 def landmark_box(landmarks: np.ndarray) -> np.ndarray:
     xy = landmarks[:N_MESH, :2]
     return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
-
-
-def dedupe(raw: list[RawFace]) -> list[RawFace]:
-    kept: list[RawFace] = []
-    for face in raw:
-        box = landmark_box(face.landmarks)
-        if all(box_iou(box, landmark_box(k.landmarks)) < DUPLICATE_IOU for k in kept):
-            kept.append(face)
-    return kept
 
 
 def build_face(track: int, landmarks: np.ndarray, score: float, pose: Pose, shape: np.ndarray,
@@ -41,6 +31,12 @@ def build_face(track: int, landmarks: np.ndarray, score: float, pose: Pose, shap
         landmarks68=landmarks[model.ibug68, :2].astype(np.float32),
         iris_right=landmarks[468, :2].astype(np.float32), iris_left=landmarks[473, :2].astype(np.float32),
         pose=pose, identity=identity, expression=expression_of(shape, identity, model), shape=shape)
+
+
+def covers(box: np.ndarray, detection: Detection) -> bool:
+    """Whether a face box already accounts for a detection (its centre lies inside the box)."""
+    cx, cy = (detection.box[:2] + detection.box[2:]) / 2
+    return bool(box[0] <= cx <= box[2] and box[1] <= cy <= box[3])
 
 
 class _PoseShapeFilter:
@@ -68,10 +64,10 @@ class _PoseShapeFilter:
 @dataclasses.dataclass
 class _Track:
     id: int
+    mesh: MeshLandmarker
     box: np.ndarray
     last_frame: int
     score: float
-    score_frame: int
     smoother: _PoseShapeFilter | None
     shape_sum: np.ndarray
     weight_sum: float = 0.0
@@ -87,74 +83,118 @@ class _Track:
 class FaceTracker:
     """Feed frames in order with `update`; get the faces of each frame with stable track ids.
 
-    Identity is estimated over each track (a running, frontal-weighted mean of its shapes), so
-    it settles within the first frames and then changes little.
+    Each tracked face is followed from frame to frame by its own mesh tracker; a face detector
+    looks for new faces every `detect_interval` frames. Identity is estimated over each track
+    (a running, frontal-weighted mean of its shapes), so it settles and then changes little.
     """
 
-    def __init__(self, config: AnalysisConfig = AnalysisConfig(), landmarker: MeshLandmarker | None = None):
+    def __init__(self, config: AnalysisConfig = AnalysisConfig()):
         self.config = config
         self._model = load_face_model()
-        self._landmarker = landmarker or MeshLandmarker(config.max_faces, video=True,
-                                                        min_confidence=config.min_confidence)
+        self._detector = FaceDetector(config.detection_threshold)
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._frame = -1
+        self._searches = 0
 
     def update(self, rgb: np.ndarray, time: float | None = None) -> list[Face]:
+        rgb = checked_rgb(rgb)
         self._frame += 1
         time = self._frame / 30.0 if time is None else float(time)
-        raw = dedupe(self._landmarker.detect(rgb))
-        tracks = self._assign([landmark_box(r.landmarks) for r in raw])
-        self._refresh_scores(rgb, raw, tracks)
-        faces = [self._face(track, face, rgb.shape[:2], time) for track, face in zip(tracks, raw)]
-        self._tracks = [t for t in self._tracks if self._frame - t.last_frame <= self.config.max_track_gap]
+        found = self._follow(rgb)
+        if self._detection_due(found):
+            found += self._search(rgb, found)
+        self._retire_old_tracks()
+        faces = [self._face(track, points, rgb.shape, time) for track, points in found]
         return sorted(faces, key=lambda f: f.track)
 
-    def _assign(self, boxes: list[np.ndarray]) -> list[_Track]:
-        live = [t for t in self._tracks if self._frame - t.last_frame <= self.config.max_track_gap]
-        matched: dict[int, _Track] = {}
-        if live and boxes:
-            cost = np.array([[1.0 - box_iou(b, t.box) for t in live] for b in boxes])
-            for row, col in zip(*linear_sum_assignment(cost)):
-                if 1.0 - cost[row, col] >= MATCH_IOU:
-                    matched[row] = live[col]
-        out = []
-        for row, box in enumerate(boxes):
-            track = matched.get(row) or self._new_track(box)
-            if self._frame - track.last_frame > 2 and track.smoother:
-                track.smoother.reset()  # a face back after a gap must not be pulled from where it was
+    def _follow(self, rgb: np.ndarray) -> list[tuple[_Track, np.ndarray]]:
+        found: list[tuple[_Track, np.ndarray]] = []
+        for track in sorted(self._tracks, key=lambda t: t.id):
+            if track.last_frame != self._frame - 1:
+                continue  # lost: only a detection brings it back
+            points = track.mesh.landmarks(rgb, track.box)
+            if points is None:
+                continue
+            box = landmark_box(points)
+            if any(box_iou(box, t.box) > DUPLICATE_IOU for t, _ in found):
+                continue  # two trackers converged on one face: the older keeps it
             track.box, track.last_frame = box, self._frame
-            out.append(track)
-        return out
+            found.append((track, points))
+        return found
 
-    def _new_track(self, box: np.ndarray) -> _Track:
+    def _detection_due(self, found: list) -> bool:
+        lost = any(t.last_frame < self._frame for t in self._tracks)
+        return not found or lost or self._frame % self.config.detect_interval == 0
+
+    def _search(self, rgb: np.ndarray, found: list[tuple[_Track, np.ndarray]]) -> list[tuple[_Track, np.ndarray]]:
+        new: list[tuple[_Track, np.ndarray]] = []
+        for det in self._detector.detect(rgb, self._next_tile(rgb)):
+            holder = next((t for t, _ in found + new if covers(t.box, det)), None)
+            if holder is not None:
+                holder.score = det.score
+                continue
+            if len(found) + len(new) >= self.config.max_faces:
+                break
+            track = self._revivable(det) or self._new_track(det)
+            points = track.mesh.landmarks(rgb, det.box)
+            box = None if points is None else landmark_box(points)
+            if box is None or any(box_iou(box, t.box) > DUPLICATE_IOU for t, _ in found + new):
+                if track not in self._tracks:
+                    track.mesh.close()
+                continue
+            if track.smoother and self._frame - track.last_frame > 2:
+                track.smoother.reset()  # a face back after a gap must not be pulled from where it was
+            track.box, track.last_frame, track.score = box, self._frame, det.score
+            if track not in self._tracks:
+                self._tracks.append(track)
+                self._next_id += 1
+            new.append((track, points))
+        return new
+
+    def _next_tile(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """One tile per search, in turn: small faces are found within a few seconds at little cost."""
+        tiles = tile_grid(*rgb.shape[:2])
+        if not tiles:
+            return []
+        self._searches += 1
+        return [tiles[self._searches % len(tiles)]]
+
+    def _revivable(self, det: Detection) -> _Track | None:
+        lost = [t for t in self._tracks if t.last_frame < self._frame]
+        best = max(lost, key=lambda t: box_iou(t.box, det.box), default=None)
+        return best if best is not None and box_iou(best.box, det.box) >= REVIVE_IOU else None
+
+    def _new_track(self, det: Detection) -> _Track:
         cfg = self.config.smoothing
-        track = _Track(id=self._next_id, box=box, last_frame=self._frame, score=0.0, score_frame=-1,
-                       smoother=_PoseShapeFilter(cfg) if cfg.enabled else None,
-                       shape_sum=np.zeros_like(self._model.template))
-        self._next_id += 1
-        self._tracks.append(track)
-        return track
+        return _Track(id=self._next_id, mesh=MeshLandmarker(video=True, min_confidence=self.config.min_confidence),
+                      box=det.box, last_frame=-1, score=det.score,
+                      smoother=_PoseShapeFilter(cfg) if cfg.enabled else None,
+                      shape_sum=np.zeros_like(self._model.template))
 
-    def _refresh_scores(self, rgb: np.ndarray, raw: list[RawFace], tracks: list[_Track]) -> None:
-        stale = [t.score_frame < 0 or self._frame - t.score_frame >= self.config.score_interval for t in tracks]
-        if not any(stale):
-            return
-        scores = self._landmarker.detection_scores(rgb, [t.box for t in tracks])
-        for track, score in zip(tracks, scores):
-            track.score, track.score_frame = score, self._frame
+    def _retire_old_tracks(self) -> None:
+        keep = []
+        for track in self._tracks:
+            if self._frame - track.last_frame <= self.config.max_track_gap:
+                keep.append(track)
+            else:
+                track.mesh.close()
+        self._tracks = keep
 
-    def _face(self, track: _Track, raw: RawFace, size: tuple[int, int], time: float) -> Face:
-        pose, shape = fit_pose(raw.landmarks, (size[1], size[0]), self._model)
+    def _face(self, track: _Track, points: np.ndarray, shape_hw: tuple, time: float) -> Face:
+        pose, shape = fit_pose(points, (shape_hw[1], shape_hw[0]), self._model)
         identity = track.identity(shape, pose.yaw, self._model)
-        landmarks = raw.landmarks
+        landmarks = points
         if track.smoother:
             pose, shape = track.smoother(pose, shape, time)
             landmarks = project(shape, pose)
         return build_face(track.id, landmarks, track.score, pose, shape, identity, self._model)
 
     def close(self) -> None:
-        self._landmarker.close()
+        self._detector.close()
+        for track in self._tracks:
+            track.mesh.close()
+        self._tracks = []
 
     def __enter__(self) -> "FaceTracker":
         return self

@@ -41,7 +41,8 @@ def _is_image(path: Path) -> bool:
 def _has_video_stream(path: Path) -> bool:
     try:
         with av.open(str(path)) as container:
-            return len(container.streams.video) > 0
+            # A picture size of 0 is FFmpeg guessing from the name (a text file called x.jpg).
+            return any(s.codec_context.width > 0 for s in container.streams.video)
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
         return False
 

@@ -75,7 +75,11 @@ class VideoReader:
             raise FacegraftError(f"{self.path}: has no video stream")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
-        self.info = self._read_info()
+        try:
+            self.info = self._read_info()
+        except BaseException:
+            self._container.close()
+            raise
 
     def _read_info(self) -> VideoInfo:
         stream = self._stream
@@ -96,15 +100,33 @@ class VideoReader:
     def __iter__(self) -> Iterator[VideoFrame]:
         index = 0
         rotation = self.info.rotation
+        stream = self._stream
+        packets_end = None  # where the demuxed packets stop, in stream time_base units
+        cut_off = False  # the last packet was short: the file ends mid-packet
         try:
-            for frame in self._container.decode(self._stream):
-                time = float(frame.time) if frame.time is not None else index / float(self.info.fps)
-                yield VideoFrame(index=index, time=time, rgb=_upright(frame.to_ndarray(format="rgb24"), rotation))
-                index += 1
+            for packet in self._container.demux(stream):
+                if packet.size:
+                    cut_off = packet.is_corrupt
+                if packet.pts is not None:
+                    end = packet.pts + (packet.duration or 0)
+                    packets_end = end if packets_end is None else max(packets_end, end)
+                for frame in packet.decode():
+                    time = float(frame.time) if frame.time is not None else index / float(self.info.fps)
+                    yield VideoFrame(index=index, time=time, rgb=_upright(frame.to_ndarray(format="rgb24"), rotation))
+                    index += 1
         except av.FFmpegError as exc:
             raise FacegraftError(f"{self.path}: video is corrupt or truncated at frame {index} ({_reason(exc)})") from None
         if index == 0:
             raise FacegraftError(f"{self.path}: video has no decodable frames")
+        if cut_off:
+            # Threaded decoders drop the cut-off packet silently, so say so here.
+            raise FacegraftError(f"{self.path}: video is truncated after frame {index}")
+        if _stops_early(stream, packets_end):
+            # MP4/MOV with the index up front: a cut-off file ends the demuxer quietly at the cut.
+            raise FacegraftError(
+                f"{self.path}: video is truncated: its frames stop at {float(packets_end * stream.time_base):.2f} s "
+                f"of {float(stream.duration * stream.time_base):.2f} s"
+            )
 
     def close(self) -> None:
         self._container.close()
@@ -114,6 +136,15 @@ class VideoReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _stops_early(stream, packets_end) -> bool:
+    """True when the container promises more of the stream than its packets deliver."""
+    if stream.duration is None or stream.time_base is None or packets_end is None:
+        return False
+    promised = (stream.start_time or 0) + stream.duration
+    # Complete files end within a frame of the promise; half a second allows for sloppy headers.
+    return float((promised - packets_end) * stream.time_base) > 0.5
 
 
 def _stream_rotation(stream) -> int:
@@ -142,11 +173,15 @@ class VideoWriter:
                  codec: str = "libx264", crf: int = 20, preset: str = "veryfast",
                  audio_from: Path | None = None, metadata: dict[str, str] | None = None):
         self.path = Path(path)
-        self._container = av.open(str(self.path), mode="w")
+        try:
+            self._container = av.open(str(self.path), mode="w")
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise FacegraftError(f"{self.path}: cannot write video ({_reason(exc)})") from None
         for key, value in (metadata or {}).items():
             self._container.metadata[key] = value
         self._stream = self._container.add_stream(codec, rate=fps)
-        # yuv420p needs even sizes; the odd row or column is padded and cropped back by players.
+        # yuv420p needs even sizes and H.264 cannot crop by one pixel: an odd size is padded by
+        # one edge-replicated row/column, so the file is (width + width % 2) x (height + height % 2).
         self._stream.width = width + (width % 2)
         self._stream.height = height + (height % 2)
         self._stream.pix_fmt = "yuv420p"
