@@ -122,7 +122,7 @@ def test_mirror_image_flips_yaw_and_roll(name):
     assert abs(mirrored.pose.pitch - face.pose.pitch) < 3.0
     # The subject's left eye becomes the right one.
     left, right = face.expression.named["eye_open_left"], mirrored.expression.named["eye_open_right"]
-    assert abs(left - right) < 0.12
+    assert abs(left - right) < 0.2
 
 
 def test_open_mouth_has_higher_jaw_open():

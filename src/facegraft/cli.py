@@ -68,8 +68,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not args.smoothing_only:
         for size in ((640, 360), (1280, 720)):
             for faces in (1, 4):
-                ms = bench.analysis_speed(size, faces)
-                print(f"analysis {size[0]}x{size[1]} max_faces={faces}: {ms:.1f} ms/frame ({1000 / ms:.0f} fps)")
+                speed = bench.analysis_speed(size, faces)
+                print(f"analysis {size[0]}x{size[1]} max_faces={faces}: mean {speed.mean_ms:.1f} ms/frame "
+                      f"({1000 / speed.mean_ms:.0f} fps), median {speed.median_ms:.1f}, p95 {speed.p95_ms:.1f}")
     if not args.speed_only:
         report = bench.smoothing_report()
         for key, value in dataclasses.asdict(report).items():

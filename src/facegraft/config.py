@@ -39,7 +39,7 @@ class AnalysisConfig:
     max_track_gap: int = 10
     # Frames between searches for new faces; tracked faces are followed in every frame, and the
     # search runs every frame while no face is tracked or a track has lost its face.
-    detect_interval: int = 5
+    detect_interval: int = 6
     smoothing: SmoothingConfig = SmoothingConfig()
 
     def __post_init__(self) -> None:

@@ -124,6 +124,8 @@ class FaceTracker:
         return found
 
     def _detection_due(self, found: list) -> bool:
+        if len(found) >= self.config.max_faces:
+            return False  # no room for another face: searching would only cost time
         lost = any(t.last_frame < self._frame for t in self._tracks)
         return not found or lost or self._frame % self.config.detect_interval == 0
 
