@@ -275,7 +275,28 @@ def _case_image_with_video_preview(tmp: Path) -> list:
     return [media.path("single_face.jpg"), "OUT/motion.jsonl", "--preview", "OUT/preview.mp4"]
 
 
+def _case_zero_frames(tmp: Path) -> list:
+    # A well-formed file with a video stream that holds no frame (only the sample's audio is copied).
+    with av.open(str(media.path("single_face.mp4"))) as src, av.open(str(tmp / "zero.mp4"), "w") as out:
+        out.add_stream_from_template(src.streams.video[0])
+        audio = out.add_stream_from_template(src.streams.audio[0])
+        for packet in src.demux(src.streams.audio[0]):
+            if packet.dts is not None:
+                packet.stream = audio
+                out.mux(packet)
+    assert (tmp / "zero.mp4").stat().st_size > 0
+    return [tmp / "zero.mp4"]
+
+
+def _case_huge_image(tmp: Path) -> list:
+    # 10000x8000 = 80 megapixels, over the 64 MP limit; mostly empty, so the file stays small.
+    Image.new("RGB", (10000, 8000)).save(tmp / "huge.png", optimize=False, compress_level=1)
+    return [tmp / "huge.png"]
+
+
 BAD_CASES = {
+    "zero-frames": _case_zero_frames,
+    "huge-image": _case_huge_image,
     "missing": _case_missing,
     "directory": _case_directory,
     "empty": _case_empty,
