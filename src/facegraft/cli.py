@@ -49,6 +49,59 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from facegraft.api import make_profile
+    path = make_profile(args.sources, args.output)
+    if not args.quiet:
+        print(f"profile of {len(args.sources)} photo(s) -> {path}")
+    return 0
+
+
+def _settings(args: argparse.Namespace):
+    from facegraft.api import Settings
+    from facegraft.config import AnalysisConfig, VideoConfig, preset
+    from facegraft.select import SelectionConfig
+    overrides = {k: v for k, v in dict(shape_transfer=args.shape_transfer, detail=args.detail, blend=args.blend,
+                                       eyes=args.eyes).items() if v is not None}
+    if args.no_occlusion:
+        overrides["occlusion"] = False
+    try:
+        return Settings(
+            swap=preset(args.preset, **overrides),
+            analysis=AnalysisConfig(max_faces=args.max_faces),
+            selection=SelectionConfig(mode=args.faces, order=args.order),
+            video=VideoConfig(encoder=args.encoder, quality=args.quality, workers=args.workers))
+    except ValueError as exc:
+        raise FacegraftError(str(exc)) from None
+
+
+def _mapping(pairs: list[str]) -> list[tuple[Path, list[Path]]]:
+    out = []
+    for pair in pairs:
+        ref, sep, src = pair.partition("=")
+        if not sep or not ref or not src:
+            raise FacegraftError(f"--map {pair!r}: write it as REFERENCE=SOURCE (for example ref.jpg=person.npz)")
+        out.append((Path(ref), [Path(s) for s in src.split(",")]))
+    return out
+
+
+def cmd_swap(args: argparse.Namespace) -> int:
+    from facegraft.api import swap
+    if not args.source and not args.map:
+        raise FacegraftError("give --source PHOTO [PHOTO ...] (or a profile .npz), or --map REFERENCE=SOURCE")
+    summary = swap(args.source or [], args.target, args.output, _settings(args), reference=args.reference,
+                   mapping=_mapping(args.map or []), preview_dir=args.preview, debug_dir=args.debug_masks,
+                   progress=not args.quiet)
+    if summary.faces_swapped == 0:
+        _warn(f"no face was swapped in {args.target}; the output is the unchanged target")
+    if not args.quiet:
+        print(f"swapped {summary.faces_swapped} faces in {summary.frames_swapped} of {summary.frames} frames "
+              f"({summary.fps:.1f} frames/s) -> {summary.output}")
+        for path in summary.previews:
+            print(f"preview -> {path}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from facegraft import media
     from facegraft.capture import capture_motion
@@ -98,6 +151,36 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--no-smoothing", action="store_true", help="raw per-frame values (video)")
     an.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     an.set_defaults(func=cmd_analyze)
+
+    prof = sub.add_parser("profile", help="build a reusable source profile from photos of one person")
+    prof.add_argument("sources", nargs="+", type=Path, help="photos of the source person")
+    prof.add_argument("--output", "-o", type=Path, required=True, help="profile file (.npz)")
+    prof.add_argument("--quiet", "-q", action="store_true")
+    prof.set_defaults(func=cmd_profile)
+
+    sw = sub.add_parser("swap", help="put the source's face on the target (image or video), keeping the target's motion")
+    sw.add_argument("--source", "-s", nargs="+", type=Path, help="photos of the source person, or a profile .npz")
+    sw.add_argument("--target", "-t", type=Path, required=True, help="image or video")
+    sw.add_argument("--output", "-o", type=Path, required=True, help="image (.jpg .png .webp) or video (.mp4 .mov .mkv)")
+    sw.add_argument("--faces", choices=("one", "all", "reference"), default="one", help="which target faces (default one)")
+    sw.add_argument("--reference", type=Path, help="swap only the target person who looks like this photo")
+    sw.add_argument("--map", action="append", metavar="REF=SOURCE",
+                    help="swap the target person like REF with SOURCE (photos joined by commas, or a .npz); repeatable")
+    sw.add_argument("--order", choices=("largest", "left-right"), default="largest", help="which face counts as first")
+    sw.add_argument("--preset", choices=("fast", "balanced", "quality"), default="balanced")
+    sw.add_argument("--shape-transfer", type=float, help="0..1: how much of the source's face shape to use")
+    sw.add_argument("--detail", type=float, help="0..1: how much of the source's fine skin detail to keep")
+    sw.add_argument("--blend", choices=("multiband", "poisson", "alpha"))
+    sw.add_argument("--eyes", choices=("target", "source"), help="eye colour from the target (default) or source")
+    sw.add_argument("--no-occlusion", action="store_true", help="paint over whatever covers the face")
+    sw.add_argument("--max-faces", type=_positive_int, default=4)
+    sw.add_argument("--encoder", default="libx264", help="video encoder (default libx264)")
+    sw.add_argument("--quality", type=int, default=20, help="video CRF, lower is better (default 20)")
+    sw.add_argument("--workers", type=_positive_int, default=2, help="threads for decode/process/encode (default 2)")
+    sw.add_argument("--preview", type=Path, metavar="DIR", help="write side-by-side target|output PNGs here")
+    sw.add_argument("--debug-masks", type=Path, metavar="DIR", help="write the blend and occlusion masks here")
+    sw.add_argument("--quiet", "-q", action="store_true")
+    sw.set_defaults(func=cmd_swap)
 
     demo = sub.add_parser("demo", help="run facegraft on the sample media and print where the output is")
     demo.add_argument("--output-dir", default="out/demo", help="where to write (default out/demo)")

@@ -49,3 +49,59 @@ class AnalysisConfig:
             raise ValueError("detect_interval must be at least 1 and max_track_gap not negative")
         if not (0.0 < self.min_confidence < 1.0 and 0.0 < self.detection_threshold < 1.0):
             raise ValueError("min_confidence and detection_threshold must be between 0 and 1")
+
+
+BLEND_MODES = ("multiband", "poisson", "alpha")
+
+
+@dataclasses.dataclass(frozen=True)
+class SwapConfig:
+    """How a swap looks; `preset()` gives the fast/balanced/quality starting points."""
+
+    shape_transfer: float = 0.7  # 0: keep the target's face shape, 1: the source's (outline always the target's)
+    detail: float = 0.8  # 0: the target's fine skin detail, 1: the source's (moles, freckles, wrinkles)
+    colour_strength: float = 1.0  # how fully the source skin takes the target's tone
+    shading: bool = True  # put the target's low-frequency light on the face
+    blend: str = "multiband"
+    occlusion: bool = True  # keep hands, microphones, glasses in front of the face (video)
+    eyes: str = "target"  # target: the target's own eyes; source: the source's iris colour
+    render_max_side: int = 256  # pixels across at which faces are rasterised (maps are then scaled)
+    temporal: float = 0.85  # share of the previous frame's colour statistics kept (video)
+
+    def __post_init__(self) -> None:
+        for name in ("shape_transfer", "detail", "colour_strength"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name.replace('_', '-')} must be between 0 and 1")
+        if self.blend not in BLEND_MODES:
+            raise ValueError(f"blend must be one of {', '.join(BLEND_MODES)}")
+        if self.eyes not in ("target", "source"):
+            raise ValueError("eyes must be 'target' or 'source'")
+        if not 0.0 <= self.temporal < 1.0:
+            raise ValueError("temporal must be in [0, 1)")
+
+
+PRESETS = {
+    "fast": dict(blend="alpha", shading=False, occlusion=False, render_max_side=160),
+    "balanced": dict(),
+    "quality": dict(render_max_side=512),
+}
+
+
+def preset(name: str, **overrides) -> SwapConfig:
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}")
+    return SwapConfig(**{**PRESETS[name], **overrides})
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoConfig:
+    encoder: str = "libx264"
+    quality: int = 20  # CRF for x264/x265: lower is better and bigger
+    speed: str = "veryfast"  # x264 preset
+    workers: int = 2  # threads overlapping decode, processing and encode
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.quality <= 51:
+            raise ValueError("quality must be a CRF between 0 and 51")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")

@@ -1,0 +1,261 @@
+"""The library's front door for swaps: `swap(...)` and `make_profile(...)`; the CLI and UI call these."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from facegraft.analysis import FaceTracker, analyze_image
+from facegraft.config import AnalysisConfig, SwapConfig, VideoConfig
+from facegraft.errors import FacegraftError
+from facegraft.generate.profile import SourceProfile, load_profile, profile_from_files, save_profile
+from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image, write_image
+from facegraft.io.image import image_format
+from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
+from facegraft.swapper import FaceResult, FaceSwapper
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
+PREVIEW_FRAMES = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything a swap run can be told, in one value passed down explicitly."""
+
+    swap: SwapConfig = SwapConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    selection: SelectionConfig = SelectionConfig()
+    video: VideoConfig = VideoConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class SwapSummary:
+    output: Path
+    frames: int
+    frames_swapped: int
+    faces_swapped: int
+    seconds: float
+    previews: tuple[Path, ...]
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def make_profile(sources: Sequence[str | Path], output: str | Path) -> Path:
+    """Analyse source photos once and save the reusable profile (.npz)."""
+    paths = [Path(p) for p in sources]
+    return save_profile(profile_from_files(paths), Path(output), inputs=tuple(paths))
+
+
+def load_sources(sources: Sequence[str | Path]) -> SourceProfile:
+    """A profile from photos of one person, or from a saved profile (.npz)."""
+    paths = [Path(p) for p in sources]
+    if not paths:
+        raise FacegraftError("no source given")
+    profiles = [p for p in paths if p.suffix.lower() == ".npz"]
+    if profiles and len(paths) > 1:
+        raise FacegraftError("give either one saved profile (.npz) or source photos, not both")
+    if profiles:
+        return load_profile(profiles[0])
+    return profile_from_files(paths)
+
+
+def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, settings: Settings = Settings(),
+         reference: str | Path | None = None, mapping: Sequence[tuple[str | Path, Sequence[str | Path]]] = (),
+         preview_dir: str | Path | None = None, debug_dir: str | Path | None = None,
+         progress: bool = False) -> SwapSummary:
+    """Swap the source person into `target` (image or video), writing `output` atomically.
+
+    `reference`: swap only the target person who looks like this photo. `mapping`: several
+    (reference photo, source photos or profile) pairs, each target person getting their own source.
+    """
+    target, output = Path(target), Path(output)
+    kind = probe(target)
+    _check_output_type(output, kind)
+    inputs = (target, *(Path(s) for s in sources))
+    profiles, references, selection = _plan(sources, reference, mapping, settings.selection)
+    selector = FaceSelector(selection, references)
+    dirs = tuple(Path(d) for d in (preview_dir, debug_dir) if d is not None)
+    for directory in dirs:
+        directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    if kind is MediaKind.IMAGE:
+        counts, previews = _swap_image(target, output, profiles, selector, settings, preview_dir, debug_dir, inputs)
+    else:
+        counts, previews = _swap_video(target, output, profiles, selector, settings, preview_dir, debug_dir,
+                                       inputs, progress)
+    return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
+
+
+def _plan(sources, reference, mapping, selection: SelectionConfig):
+    if mapping:
+        profiles, images = [], []
+        for index, (ref, srcs) in enumerate(mapping):
+            profiles.append(load_sources(srcs))
+            images.append((read_image(Path(ref)), index))
+        refs = references_from_images(images, names=[str(r) for r, _ in mapping])
+        return profiles, refs, dataclasses.replace(selection, mode="reference")
+    profiles = [load_sources(sources)]
+    if reference is not None:
+        refs = references_from_images([(read_image(Path(reference)), 0)], names=[str(reference)])
+        return profiles, refs, dataclasses.replace(selection, mode="reference")
+    if selection.mode == "reference":
+        raise FacegraftError("--faces reference needs --reference IMAGE (or --map REF=SOURCE)")
+    return profiles, [], selection
+
+
+def _check_output_type(output: Path, kind: MediaKind) -> None:
+    if kind is MediaKind.IMAGE:
+        image_format(output)
+    elif output.suffix.lower() not in VIDEO_SUFFIXES:
+        raise FacegraftError(f"{output}: a video output must end in one of {', '.join(VIDEO_SUFFIXES)}")
+
+
+def provenance_text() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        v = version("facegraft")
+    except PackageNotFoundError:
+        v = "0+unknown"
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {"Description": f"AI-generated: face swapped by facegraft {v} on {when}", "Software": f"facegraft {v}"}
+
+
+def _swap_image(target, output, profiles, selector, settings, preview_dir, debug_dir, inputs):
+    rgb = read_image(target)
+    faces = analyze_image(rgb, settings.analysis)
+    chosen = selector.choose(rgb, faces)
+    swapper = FaceSwapper(profiles, settings.swap, video=False)
+    out, results = swapper.swap_frame(rgb, chosen)
+    write_image(output, out, text=provenance_text(), inputs=inputs)
+    previews = _write_previews(preview_dir, debug_dir, 0, rgb, out, results)
+    return (1, int(bool(results)), len(results)), previews
+
+
+def _swap_video(target, output, profiles, selector, settings, preview_dir, debug_dir, inputs, progress):
+    swapper = FaceSwapper(profiles, settings.swap, video=True)
+    meta = {"comment": provenance_text()["Description"], "encoder": provenance_text()["Software"]}
+    previews: list[Path] = []
+    frames = swapped = faces_swapped = 0
+    with contextlib.ExitStack() as stack:
+        reader = stack.enter_context(VideoReader(target))
+        info = reader.info
+        preview_at = set(np.linspace(0, max(info.frame_count - 1, 0), PREVIEW_FRAMES).round().astype(int).tolist())
+        tracker = stack.enter_context(FaceTracker(settings.analysis))
+        tmp = stack.enter_context(atomic_output(output, inputs))
+        writer = stack.enter_context(VideoWriter(tmp, info.width, info.height, info.fps, codec=settings.video.encoder,
+                                                 crf=settings.video.quality, preset=settings.video.speed,
+                                                 audio_from=target if info.has_audio else None, metadata=meta))
+        bar = stack.enter_context(tqdm(total=info.frame_count or None, unit="frame", file=sys.stderr,
+                                       disable=not progress, desc="swap", leave=False, dynamic_ncols=True))
+
+        def process(frame):
+            faces = tracker.update(frame.rgb, frame.time)
+            out, results = swapper.swap_frame(frame.rgb, selector.choose(frame.rgb, faces))
+            return frame, out, results
+
+        def sink(item) -> None:
+            nonlocal frames, swapped, faces_swapped
+            frame, out, results = item
+            writer.write(out)
+            frames += 1
+            swapped += bool(results)
+            faces_swapped += len(results)
+            if frame.index in preview_at:
+                previews.extend(_write_previews(preview_dir, debug_dir, frame.index, frame.rgb, out, results))
+            bar.update(1)
+
+        run_pipelined(iter(reader), process, sink, threads=settings.video.workers > 1)
+    return (frames, swapped, faces_swapped), tuple(previews)
+
+
+def _write_previews(preview_dir, debug_dir, index: int, before: np.ndarray, after: np.ndarray,
+                    results: list[FaceResult]) -> tuple[Path, ...]:
+    written = []
+    if preview_dir is not None:
+        written.append(write_image(Path(preview_dir) / f"frame{index:06d}.png", np.concatenate([before, after], axis=1)))
+    if debug_dir is not None:
+        mask = np.zeros(before.shape[:2], np.float32)
+        occlusion = np.zeros(before.shape[:2], np.float32)
+        for r in results:
+            x0, y0, x1, y1 = r.window
+            mask[y0:y1, x0:x1] = np.maximum(mask[y0:y1, x0:x1], r.alpha)
+            occlusion[y0:y1, x0:x1] = np.maximum(occlusion[y0:y1, x0:x1], r.occlusion)
+        view = np.stack([occlusion, mask, mask], axis=-1) * 255
+        written.append(write_image(Path(debug_dir) / f"mask{index:06d}.png", view.astype(np.uint8)))
+    return tuple(written)
+
+
+_DONE = object()
+
+
+def run_pipelined(items: Iterator, process: Callable, sink: Callable, threads: bool = True, depth: int = 4) -> None:
+    """items -> process -> sink, in order. With threads, reading runs ahead of and writing behind
+    the processing, each on its own thread (decoding, encoding, MediaPipe, OpenCV and numpy
+    release the GIL), so two cores overlap them. An error anywhere stops all three and is raised here."""
+    if not threads:
+        for item in items:
+            sink(process(item))
+        return
+    inbox: queue.Queue = queue.Queue(depth)
+    outbox: queue.Queue = queue.Queue(depth)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def put(q: queue.Queue, value) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                q.put(value, timeout=0.1)
+                return True
+        return False
+
+    def get(q: queue.Queue):
+        while not stop.is_set():
+            with contextlib.suppress(queue.Empty):
+                return q.get(timeout=0.1)
+        return _DONE
+
+    def guarded(work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
+                errors.append(exc)
+                stop.set()
+        return run
+
+    def read() -> None:
+        for item in items:
+            if not put(inbox, item):
+                return
+        put(inbox, _DONE)
+
+    def write() -> None:
+        while (item := get(outbox)) is not _DONE:
+            sink(item)
+
+    workers = [threading.Thread(target=guarded(read), daemon=True), threading.Thread(target=guarded(write), daemon=True)]
+    for worker in workers:
+        worker.start()
+    try:
+        while (item := get(inbox)) is not _DONE:
+            if not put(outbox, process(item)):
+                break
+        put(outbox, _DONE)
+        workers[1].join()
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=10)
+    if errors:
+        raise errors[0]

@@ -1,0 +1,147 @@
+"""Canonical texture space: every face's skin unwrapped onto one fixed UV layout.
+
+The layout is a cylindrical projection of the template face around a vertical axis behind it,
+so cheeks seen at an angle keep useful resolution. Because the template is symmetric, mirroring
+a texture left-right mirrors the face, which is how unseen sides are completed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import cv2
+import numpy as np
+
+from facegraft.analysis import Face
+from facegraft.analysis.facemodel import FaceModel, N_MESH, load_face_model
+from facegraft.generate.raster import Raster, rasterize, window_of
+
+AXIS_Z = -1.5  # the cylinder's axis, in IOD behind the template's origin
+ARC_RADIUS = 1.6  # turns angles into arc lengths of about the face's own scale
+SPAN = 3.9  # model units covered by the texture's side
+
+
+@functools.cache
+def oriented_triangles() -> np.ndarray:
+    """Mesh triangles wound so their normals point out of the face (the template faces +z)."""
+    model = load_face_model()
+    tris = model.triangles.copy()
+    normals = triangle_normals(model.template, tris)
+    flip = normals[:, 2] < 0
+    tris[flip] = tris[flip][:, [0, 2, 1]]
+    return tris
+
+
+def triangle_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    a, b, c = vertices[triangles[:, 0]], vertices[triangles[:, 1]], vertices[triangles[:, 2]]
+    return np.cross(b - a, c - a)
+
+
+def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    face_n = triangle_normals(vertices, triangles)
+    normals = np.zeros_like(vertices)
+    for corner in range(3):
+        np.add.at(normals, triangles[:, corner], face_n)
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+@functools.cache
+def uv_points(size: int) -> np.ndarray:
+    """(478, 2) texel coordinates of every vertex in a size x size texture."""
+    t = load_face_model().template
+    arc = np.arctan2(t[:, 0], t[:, 2] - AXIS_Z) * ARC_RADIUS
+    scale = size / SPAN
+    return np.stack([size / 2 + arc * scale, size / 2 - t[:, 1] * scale], axis=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class UVLayout:
+    """Which triangle covers each texel, with its barycentric weights: fixed for a texture size."""
+
+    size: int
+    raster: Raster  # values hold barycentric weights per texel
+
+    @property
+    def covered(self) -> np.ndarray:
+        return self.raster.covered
+
+
+@functools.cache
+def uv_layout(size: int) -> UVLayout:
+    tris = oriented_triangles()
+    uv = uv_points(size)
+    corner_ids = np.zeros((len(uv), 1), np.float32)
+    model = load_face_model()
+    raster = rasterize(uv, -model.template[:, 2], tris, corner_ids, (0, 0, size, size))
+    # Store per-texel barycentrics by re-rasterising with one-hot corner attributes is costly;
+    # instead recover them from the texel position inside its triangle.
+    bary = _texel_barycentrics(uv, tris, raster)
+    return UVLayout(size, dataclasses.replace(raster, values=bary))
+
+
+def _texel_barycentrics(uv: np.ndarray, tris: np.ndarray, raster: Raster) -> np.ndarray:
+    h, w = raster.shape
+    ys, xs = np.nonzero(raster.covered)
+    t = raster.triangle[ys, xs]
+    a, b, c = uv[tris[t, 0]], uv[tris[t, 1]], uv[tris[t, 2]]
+    v0, v1 = b - a, c - a
+    det = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+    dx, dy = xs - a[:, 0], ys - a[:, 1]
+    l1 = (dx * v1[:, 1] - v1[:, 0] * dy) / det
+    l2 = (v0[:, 0] * dy - dx * v0[:, 1]) / det
+    bary = np.zeros((h, w, 3), np.float32)
+    bary[ys, xs] = np.stack([1 - l1 - l2, l1, l2], axis=1)
+    return bary
+
+
+def texel_attribute(layout: UVLayout, vertex_values: np.ndarray) -> np.ndarray:
+    """Interpolate per-vertex values (N, K) to every covered texel: (size, size, K)."""
+    tris = oriented_triangles()
+    covered = layout.covered
+    out = np.zeros(layout.raster.shape + (vertex_values.shape[1],), np.float32)
+    t = layout.raster.triangle[covered]
+    out[covered] = np.einsum("ij,ijk->ik", layout.raster.values[covered], vertex_values[tris[t]])
+    return out
+
+
+def mirror_texture(texture: np.ndarray) -> np.ndarray:
+    """The texture of the mirrored face (the layout is symmetric about its vertical centre)."""
+    return np.ascontiguousarray(texture[:, ::-1])
+
+
+@dataclasses.dataclass(frozen=True)
+class Unwrapped:
+    texture: np.ndarray  # (S, S, 3) float32 RGB 0..255
+    weight: np.ndarray  # (S, S) float32: how well the photo shows each texel (0 = not at all)
+
+
+def unwrap(rgb: np.ndarray, face: Face, size: int) -> Unwrapped:
+    """Sample a face's skin from an image into texture space, weighted by visibility and angle."""
+    layout = uv_layout(size)
+    tris = oriented_triangles()
+    pts = face.landmarks.astype(np.float64)
+    where = texel_attribute(layout, np.concatenate([pts, _facing(face)[:, None]], axis=1))
+    map_x, map_y, depth, facing = (where[..., i] for i in range(4))
+    texture = cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    visible = _depth_visible(pts, tris, map_x, map_y, depth, rgb.shape[:2], face.pose.scale) & layout.covered
+    weight = np.where(visible, np.clip(facing, 0.0, 1.0) ** 2, 0.0).astype(np.float32)
+    return Unwrapped(texture, weight)
+
+
+def _facing(face: Face) -> np.ndarray:
+    """Cosine between each vertex normal and the direction to the camera."""
+    normals = vertex_normals(face.shape, oriented_triangles())
+    return (face.pose.rotation @ normals.T).T[:, 2]
+
+
+def _depth_visible(pts: np.ndarray, tris: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, depth: np.ndarray,
+                   image_hw: tuple[int, int], scale: float) -> np.ndarray:
+    """Texels whose surface point is the front-most one at its image position (no self-occlusion)."""
+    window = window_of(pts[:N_MESH, :2], *image_hw)
+    image = rasterize(pts[:, :2], pts[:, 2], tris, np.zeros((len(pts), 1), np.float32), window)
+    zbuf = image.depth
+    zbuf = np.where(np.isfinite(zbuf), zbuf, np.float32(1e9))
+    front = cv2.remap(zbuf, map_x - image.x0, map_y - image.y0, cv2.INTER_NEAREST,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=1e9)
+    return depth <= front + 0.06 * scale

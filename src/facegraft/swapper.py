@@ -1,0 +1,178 @@
+"""The swap: each selected target face gets the source's identity, keeping the target's motion.
+
+Per face and frame: render the source texture on the target's geometry (generate), then bring it
+into the target's colour and light, keep the chosen share of fine detail, respect occluders and
+blend it in (refine). Per-track state (colour statistics, expected appearance) keeps video steady.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from facegraft.analysis import Face
+from facegraft.config import SwapConfig
+from facegraft.generate.profile import SourceProfile
+from facegraft.generate.regions import OPENINGS
+from facegraft.generate.render import RenderedFace, render_face
+from facegraft.refine.blend import alpha_blend, feather, multiband_blend, poisson_blend
+from facegraft.refine.colour import ColourStats, blend_stats, colour_stats, transfer_colour, transfer_detail
+from facegraft.refine.shading import relight
+from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occlusion_texture
+
+FACE_WIDTH_IOD = 2.2  # a face is about this many inter-ocular distances wide
+MARGIN = 0.25  # share of the face size added around it for blending
+FORGET_AFTER = 60  # frames after which a vanished track's state is dropped
+
+
+@dataclasses.dataclass
+class _TrackState:
+    source_stats: ColourStats | None = None
+    target_stats: ColourStats | None = None
+    appearance: AppearanceModel = dataclasses.field(default_factory=AppearanceModel)
+    last_frame: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceResult:
+    """What was done to one face: kept for previews, debugging and evaluation."""
+
+    track: int
+    source: int
+    window: tuple[int, int, int, int]  # x0, y0, x1, y1 of the blended region
+    alpha: np.ndarray  # (h, w) float32 blend weight over the window
+    occlusion: np.ndarray  # (h, w) float32 share of each pixel kept from the target as covered
+
+
+class FaceSwapper:
+    """Swaps faces frame by frame; one instance per image or video (it keeps per-track state)."""
+
+    def __init__(self, profiles: Sequence[SourceProfile], config: SwapConfig = SwapConfig(), video: bool = False):
+        self.profiles = list(profiles)
+        self.config = config
+        self.video = video
+        self._tracks: dict[int, _TrackState] = {}
+        self._frame = 0
+
+    def swap_frame(self, rgb: np.ndarray, chosen: Sequence[tuple[Face, int]]) -> tuple[np.ndarray, list[FaceResult]]:
+        """`chosen` pairs each target face to swap with the index of its source profile."""
+        self._frame += 1
+        out = rgb.copy()
+        results = []
+        # Far faces first, so a nearer face is blended over a farther one where they overlap.
+        for face, source in sorted(chosen, key=lambda item: item[0].pose.scale):
+            result = self._swap_face(out, rgb, face, self.profiles[source], source)
+            if result is not None:
+                results.append(result)
+        self._forget_old_tracks()
+        return out, results
+
+    def _swap_face(self, out: np.ndarray, original: np.ndarray, face: Face, profile: SourceProfile,
+                   source: int) -> FaceResult | None:
+        cfg = self.config
+        rendered = render_face(profile, face, out.shape[:2], cfg.shape_transfer, cfg.render_max_side)
+        if rendered is None or not rendered.covered.any():
+            return None
+        state = self._tracks.setdefault(face.track, _TrackState())
+        state.last_frame = self._frame
+        face_px = FACE_WIDTH_IOD * face.pose.scale
+        x0, y0, x1, y1 = _grow(rendered.window, face_px * MARGIN, out.shape[:2])
+        target = original[y0:y1, x0:x1]
+        canvas, covered, uv, weight, skin = _place(rendered, (x0, y0, x1, y1), target)
+        coloured = self._colour(canvas, target, covered, skin, state, face_px)
+        alpha = _face_alpha(rendered, (x0, y0), covered, weight, face_px)
+        occlusion = self._occlusion(original, face, uv, covered, state)
+        alpha = alpha * (1.0 - occlusion)
+        out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
+        return FaceResult(track=face.track, source=source, window=(x0, y0, x1, y1), alpha=alpha, occlusion=occlusion)
+
+    def _colour(self, canvas: np.ndarray, target: np.ndarray, covered: np.ndarray, skin: np.ndarray,
+                state: _TrackState, face_px: float) -> np.ndarray:
+        cfg = self.config
+        # Tone is measured on bare skin only: brows, eyes, lips and hairline differ between people.
+        inner = skin if skin.sum() > 50 else covered.astype(np.float32)
+        source_now, target_now = colour_stats(canvas, inner), colour_stats(target, inner)
+        keep = cfg.temporal if self.video else 0.0
+        state.source_stats = blend_stats(state.source_stats, source_now, keep)
+        state.target_stats = blend_stats(state.target_stats, target_now, keep)
+        weights = covered.astype(np.float32)
+        image = transfer_colour(canvas, weights, state.source_stats, state.target_stats, cfg.colour_strength)
+        if cfg.shading:
+            image = relight(image, target, covered, skin)
+        if cfg.detail < 1.0:
+            image = transfer_detail(image, target, covered, cfg.detail, sigma=max(1.0, face_px / 60))
+        return image
+
+    def _occlusion(self, original: np.ndarray, face: Face, uv: np.ndarray, covered: np.ndarray,
+                   state: _TrackState) -> np.ndarray:
+        if not (self.config.occlusion and self.video):
+            return np.zeros(covered.shape, np.float32)
+        texture_occ = occlusion_texture(state.appearance, original, face)
+        if not texture_occ.any():
+            return np.zeros(covered.shape, np.float32)
+        size = self.profiles[0].texture.shape[0]
+        occ = occlusion_in_image(texture_occ, uv, size) * covered
+        occ = cv2.GaussianBlur(occ.astype(np.float32), (0, 0), 2.0)
+        return np.clip(occ * 1.5, 0.0, 1.0)
+
+    def _blend(self, background: np.ndarray, foreground: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        if self.config.blend == "poisson":
+            return poisson_blend(background, foreground, alpha)
+        if self.config.blend == "alpha":
+            return alpha_blend(background, foreground, alpha)
+        return multiband_blend(background, foreground, alpha)
+
+    def _forget_old_tracks(self) -> None:
+        old = [t for t, s in self._tracks.items() if self._frame - s.last_frame > FORGET_AFTER]
+        for track in old:
+            del self._tracks[track]
+
+
+def _grow(window: tuple[int, int, int, int], margin: float, hw: tuple[int, int]) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = window
+    m = int(round(margin))
+    return max(0, x0 - m), max(0, y0 - m), min(hw[1], x1 + m), min(hw[0], y1 + m)
+
+
+def _place(rendered: RenderedFace, region: tuple[int, int, int, int], target: np.ndarray):
+    """The rendered face on a copy of the target region, with its coverage and uv maps in region coordinates."""
+    x0, y0, _, _ = region
+    canvas = target.copy()
+    covered = np.zeros(target.shape[:2], bool)
+    uv = np.zeros(target.shape[:2] + (2,), np.float32)
+    weight = np.zeros(target.shape[:2], np.float32)
+    skin = np.zeros(target.shape[:2], np.float32)
+    rx, ry = rendered.x0 - x0, rendered.y0 - y0
+    h, w = rendered.covered.shape
+    view = (slice(ry, ry + h), slice(rx, rx + w))
+    canvas[view][rendered.covered] = rendered.rgb[rendered.covered]
+    covered[view] = rendered.covered
+    uv[view] = rendered.uv
+    weight[view] = rendered.weight
+    skin[view] = rendered.skin
+    return canvas, covered, uv, weight, skin
+
+
+def _face_alpha(rendered: RenderedFace, origin: tuple[int, int], covered: np.ndarray, weight: np.ndarray,
+                face_px: float) -> np.ndarray:
+    """Blend weight: pulled in and feathered at the outline, sharp-ish at the eye and mouth openings.
+
+    Eroding the openings like the outline would widen them and show the target's own lids and lips.
+    """
+    openings = np.zeros(covered.shape, np.uint8)
+    pts = rendered.points - origin
+    cv2.fillPoly(openings, [np.round(pts[ring] * 4).astype(np.int32) for ring in OPENINGS], 1,
+                 lineType=cv2.LINE_AA, shift=2)
+    whole = covered | (openings > 0)
+    outer = feather(whole, erode_px=0.03 * face_px, blur_px=0.05 * face_px)
+    holes = cv2.GaussianBlur(openings.astype(np.float32), (0, 0), max(0.7, 0.006 * face_px))
+    fade = cv2.GaussianBlur(weight, (0, 0), max(1.0, 0.02 * face_px))
+    return outer * (1.0 - holes) * fade
+
+
+def _disk(radius: float) -> np.ndarray:
+    r = max(1, int(round(radius)))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
