@@ -140,7 +140,8 @@ def small_left_big_right():
 @pytest.mark.parametrize("order, cell", [("largest", 1), ("left-right", 0)])
 def test_one_picks_the_first_face_by_order(small_left_big_right, order, cell):
     rgb, faces = small_left_big_right
-    chosen = FaceSelector(SelectionConfig(mode="one", order=order)).choose(rgb, faces)
+    # Reversed: analyze_image already lists the largest first, the selector must not rely on it.
+    chosen = FaceSelector(SelectionConfig(mode="one", order=order)).choose(rgb, faces[::-1])
     assert len(chosen) == 1
     face, source = chosen[0]
     assert cell_of(face) == cell and source == 0
@@ -181,7 +182,7 @@ def test_one_picks_again_when_its_face_is_gone(small_left_big_right):
 def test_all_returns_every_face_in_order(order, cells):
     rgb = np.concatenate([padded("0-f1-su-ph.jpg", 280), photo("0-f15-hao-ph.jpg"),
                           padded("15-f13-anc-ph.jpg", 340)], axis=1)
-    chosen = FaceSelector(SelectionConfig(mode="all", order=order)).choose(rgb, analyze_image(rgb))
+    chosen = FaceSelector(SelectionConfig(mode="all", order=order)).choose(rgb, analyze_image(rgb)[::-1])
     assert [cell_of(face) for face, _ in chosen] == cells
     assert [source for _, source in chosen] == [0, 0, 0]
 
@@ -218,6 +219,17 @@ def test_each_reference_gets_its_own_source(astronaut_and_man):
 def test_a_stranger_reference_picks_nobody(astronaut_and_man):
     references = references_from_images([(first_frame("carphone_pristine.mp4"), 0)])
     assert choose_by_reference(astronaut_and_man, references) == []
+
+
+@pytest.mark.parametrize("sources", [(0, 1), (1, 0)])
+def test_the_closest_matching_reference_wins(sources):
+    # Both looks at the man match frame 0; the video frame (0.30 away) is closer than the photo (0.44).
+    photo_ref = Reference(photo_descriptor("single_face.jpg"), sources[0])
+    video_ref = Reference(video_descriptor("single_face.mp4", 30), sources[1])
+    frame = video("single_face.mp4", 1)[0]
+    for references in ([photo_ref, video_ref], [video_ref, photo_ref]):
+        selector = FaceSelector(SelectionConfig(mode="reference"), references)
+        assert [s for _, s in selector.choose(frame.frame.rgb, frame.faces)] == [sources[1]]
 
 
 def test_reference_image_without_a_face_is_named():

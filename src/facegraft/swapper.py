@@ -94,7 +94,8 @@ class FaceSwapper:
         cfg = self.config
         # Tone is measured on bare skin only: brows, eyes, lips and hairline differ between people.
         inner = skin if skin.sum() > 50 else covered.astype(np.float32)
-        source_now, target_now = colour_stats(canvas, inner), colour_stats(target, inner)
+        # Every other pixel measures the same statistics at a quarter of the cost.
+        source_now, target_now = colour_stats(canvas[::2, ::2], inner[::2, ::2]), colour_stats(target[::2, ::2], inner[::2, ::2])
         keep = cfg.temporal if self.video else 0.0
         state.source_stats = blend_stats(state.source_stats, source_now, keep)
         state.target_stats = blend_stats(state.target_stats, target_now, keep)
@@ -148,7 +149,7 @@ def _place(rendered: RenderedFace, region: tuple[int, int, int, int], target: np
     rx, ry = rendered.x0 - x0, rendered.y0 - y0
     h, w = rendered.covered.shape
     view = (slice(ry, ry + h), slice(rx, rx + w))
-    canvas[view][rendered.covered] = rendered.rgb[rendered.covered]
+    cv2.copyTo(rendered.rgb, rendered.covered.view(np.uint8), canvas[view])
     covered[view] = rendered.covered
     uv[view] = rendered.uv
     weight[view] = rendered.weight

@@ -55,22 +55,34 @@ def rasterize(points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, attr
     zbuf = np.full((h, w), np.inf, np.float32)
     if w == 0 or h == 0 or len(triangles) == 0:
         return Raster(x0, y0, tri_map, values, zbuf)
-    pts = points.astype(np.float64) - (x0, y0)
+    pts = points.astype(np.float32) - np.float32([x0, y0])
     tri, px, py, bary = _inside_candidates(pts, triangles, w, h)
     if len(tri) == 0:
         return Raster(x0, y0, tri_map, values, zbuf)
-    z = np.einsum("ij,ij->i", bary, depth[triangles[tri]])
+    z = np.einsum("ij,ij->i", bary, depth.astype(np.float32)[triangles[tri]])
     pixel = py * w + px
-    order = np.lexsort((z, pixel))
-    first = np.ones(len(order), bool)
-    first[1:] = pixel[order[1:]] != pixel[order[:-1]]
-    keep = order[first]
+    keep = _nearest_per_pixel(pixel, z, w * h)
     flat = pixel[keep]
     tri_map.reshape(-1)[flat] = tri[keep]
     zbuf.reshape(-1)[flat] = z[keep]
-    corner_values = attributes[triangles[tri[keep]]]  # (M, 3, K)
+    corner_values = attributes.astype(np.float32)[triangles[tri[keep]]]  # (M, 3, K)
     values.reshape(-1, attributes.shape[1])[flat] = np.einsum("ij,ijk->ik", bary[keep], corner_values)
     return Raster(x0, y0, tri_map, values, zbuf)
+
+
+def _nearest_per_pixel(pixel: np.ndarray, z: np.ndarray, size: int) -> np.ndarray:
+    """Index of the nearest candidate at each pixel. Most pixels have one candidate; only the
+    rest (shared edges, self-occlusion) need sorting."""
+    counts = np.bincount(pixel, minlength=size)
+    shared = counts[pixel] > 1
+    alone = np.nonzero(~shared)[0]
+    contested = np.nonzero(shared)[0]
+    if len(contested) == 0:
+        return alone
+    order = contested[np.lexsort((z[contested], pixel[contested]))]
+    first = np.ones(len(order), bool)
+    first[1:] = pixel[order[1:]] != pixel[order[:-1]]
+    return np.concatenate([alone, order[first]])
 
 
 def _inside_candidates(pts: np.ndarray, triangles: np.ndarray, w: int, h: int):
@@ -92,10 +104,10 @@ def _inside_candidates(pts: np.ndarray, triangles: np.ndarray, w: int, h: int):
     px = lo[tri, 0] + local % span
     py = lo[tri, 1] + local // span
     dx, dy = px - a[tri, 0], py - a[tri, 1]
-    inv = 1.0 / det[tri]
+    inv = (1.0 / det)[tri]
     l1 = (dx * v1[tri, 1] - v1[tri, 0] * dy) * inv
     l2 = (v0[tri, 0] * dy - dx * v0[tri, 1]) * inv
     l0 = 1.0 - l1 - l2
     inside = (l0 >= -EDGE_EPS) & (l1 >= -EDGE_EPS) & (l2 >= -EDGE_EPS)
-    bary = np.stack([l0[inside], l1[inside], l2[inside]], axis=1)
+    bary = np.stack([l0[inside], l1[inside], l2[inside]], axis=1).astype(np.float32)
     return tri[inside], px[inside], py[inside], bary

@@ -20,8 +20,9 @@ MAX_LEVELS = 6
 # The coarsest pyramid level is about this many pixels across the face's shorter side: coarse
 # enough to spread a colour step over the whole face, fine enough to stay local to it.
 COARSEST_PX = 16
-# Reflected border for seamlessClone: its solver pins the ROI's outer ring to the background, and
-# a face cut off by the frame edge must not be pinned along that edge.
+# Reflected border around the crop for seamlessClone. Its solver pins the outer ring of its ROI to
+# the background and clears the mask there; with the border, a face cut off by the frame edge keeps
+# its pixels along that edge, and the pinned ring lies outside the frame.
 _POISSON_PAD = 2
 
 
@@ -85,7 +86,7 @@ def multiband_blend(background: np.ndarray, foreground: np.ndarray, alpha: np.nd
     diff = np.zeros(a.shape + (3,), np.float32)
     cv2.subtract(foreground[box], background[box], dst=diff, mask=(a > 0).view(np.uint8), dtype=cv2.CV_32F)
     blended = cv2.add(_pyramid_blend(diff, a, levels), background[box], dtype=cv2.CV_32F)
-    out[box] = cv2.blendLinear(foreground[box], background[box], a, 1 - a)
+    out[box] = _to_uint8(blended)
     return out
 
 

@@ -1,8 +1,10 @@
 """Colour and shading: make the rendered face take on the target frame's colour, light and detail.
 
 Every function takes full frames plus a mask of where the rendered face is valid (mask > 0) and
-returns a full frame, but only touches the bounding box of the mask: a face is a small part of a
-video frame, and the rest of the frame must come back bit for bit.
+returns a full frame, but only reads and writes the bounding box of the mask: a face is a small
+part of a video frame, and the rest of the frame must come back bit for bit. No margin around the
+box is needed: the blurs are normalised convolutions over the mask, which ignore everything
+outside it, so a blur may treat the world beyond the box as zero.
 
 Masks may be bool, float 0..1 or uint8 0..255. Where a function averages over the face, the mask
 value is the pixel's weight; where it changes pixels, it changes every pixel with mask > 0 by the

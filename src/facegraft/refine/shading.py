@@ -35,9 +35,15 @@ def fit_light_ratio(rendered_l: np.ndarray, target_l: np.ndarray, skin: np.ndarr
         coef, *_ = np.linalg.lstsq(design * weights[:, None], target * weights, rcond=None)
         residual = np.abs(target - design @ coef)
         weights = 1.0 / np.maximum(1.0, residual / 0.05)
-    grid_y, grid_x = np.mgrid[0:h, 0:w].astype(np.float64) / scale
-    field = np.exp(_design(grid_x, grid_y) @ coef)
-    return np.clip(field, *RATIO_LIMITS).astype(np.float32)
+    return np.clip(np.exp(_evaluate(coef, h, w, scale)), *RATIO_LIMITS)
+
+
+def _evaluate(coef: np.ndarray, h: int, w: int, scale: float) -> np.ndarray:
+    """The quadratic over the whole grid, built from row and column terms (no per-pixel design matrix)."""
+    x = (np.arange(w, dtype=np.float32) / scale)[None, :]
+    y = (np.arange(h, dtype=np.float32) / scale)[:, None]
+    c = coef.astype(np.float32)
+    return (c[0] + c[1] * x + c[3] * x * x) + y * (c[2] + c[4] * x) + c[5] * y * y
 
 
 def relight(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, skin: np.ndarray) -> np.ndarray:
@@ -48,5 +54,7 @@ def relight(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, skin:
     if ratio is None:
         return rendered
     lab[..., 0] = np.clip(lab[..., 0] * ratio, 0.0, 100.0)
-    lit = (np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    return np.where(covered[..., None], lit, rendered)
+    lit = cv2.convertScaleAbs(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), alpha=255.0)
+    out = rendered.copy()
+    cv2.copyTo(lit, covered.view(np.uint8), out)
+    return out
