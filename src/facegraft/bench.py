@@ -177,3 +177,34 @@ def smoothing_report(smoothing: SmoothingConfig = SmoothingConfig()) -> Smoothin
         carphone_roll_lag_frames=lag_frames(_series(raw_car, lambda f: f.pose.roll), _series(smooth_car, lambda f: f.pose.roll)),
         carphone_yaw_lag_frames=lag_frames(_series(raw_car, lambda f: f.pose.yaw), _series(smooth_car, lambda f: f.pose.yaw)),
         blink_kept=float(min(blink)))
+
+
+def swap_speed(size: tuple[int, int], preset_name: str) -> Speed:
+    """Milliseconds per frame for analysis + swap (astronaut.png onto single_face.mp4 resized to `size`),
+    without decoding and encoding, on one thread."""
+    from facegraft.config import preset
+    from facegraft.generate.profile import build_profile
+    from facegraft.select import FaceSelector
+    from facegraft.swapper import FaceSwapper
+    profile = build_profile([(read_image(media.path("astronaut.png")), "astronaut.png")])
+    frames = _frames("single_face.mp4", size)
+    swapper, selector = FaceSwapper([profile], preset(preset_name), video=True), FaceSelector()
+    times = []
+    with FaceTracker(AnalysisConfig(max_faces=1)) as tracker:
+        for index, rgb in enumerate(frames):
+            start = time.perf_counter()
+            swapper.swap_frame(rgb, selector.choose(rgb, tracker.update(rgb, index / FPS)))
+            times.append(time.perf_counter() - start)
+    ms = 1000.0 * np.array(times[5:])
+    return Speed(float(ms.mean()), float(np.median(ms)), float(np.percentile(ms, 95)))
+
+
+def pipeline_fps(preset_name: str, workers: int) -> float:
+    """Frames per second of a whole `facegraft swap` run on single_face.mp4 (decode, swap, encode, audio)."""
+    import tempfile
+    from facegraft.api import Settings, swap
+    from facegraft.config import VideoConfig, preset
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(swap=preset(preset_name), video=VideoConfig(workers=workers))
+        summary = swap([media.path("astronaut.png")], media.path("single_face.mp4"), f"{tmp}/out.mp4", settings)
+    return summary.fps

@@ -104,30 +104,44 @@ def cmd_swap(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from facegraft import media
+    from facegraft.api import swap
     from facegraft.capture import capture_motion
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    source = media.path("carphone_pristine.mp4")
-    summary = capture_motion(source, out / "carphone_motion.jsonl", out / "carphone_preview.mp4", progress=True)
-    print(f"analysed {source.name}: {summary.records} face records over {summary.frames} frames")
-    print(f"motion capture: {summary.output.resolve()}")
-    print(f"preview video:  {summary.preview.resolve()}")
+    source, target = media.path("astronaut.png"), media.path("single_face.mp4")
+    print(f"swapping the face in {source.name} onto {target.name} ...")
+    summary = swap([source], target, out / "swap.mp4", preview_dir=out / "previews", progress=True)
+    motion = capture_motion(target, out / "motion.jsonl", out / "motion_preview.mp4", progress=True)
+    print(f"swapped video ({summary.frames} frames, {summary.fps:.1f} frames/s): {summary.output.resolve()}")
+    print(f"side-by-side previews:  {(out / 'previews').resolve()}")
+    print(f"motion capture ({motion.records} records): {motion.output.resolve()}")
+    print(f"motion preview video:   {motion.preview.resolve()}")
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from facegraft import bench
+    parts = set(args.parts)
     print(f"machine: {bench.machine()}")
-    if not args.smoothing_only:
+    if "analysis" in parts:
         for size in ((640, 360), (1280, 720)):
             for faces in (1, 4):
                 speed = bench.analysis_speed(size, faces)
                 print(f"analysis {size[0]}x{size[1]} max_faces={faces}: mean {speed.mean_ms:.1f} ms/frame "
                       f"({1000 / speed.mean_ms:.0f} fps), median {speed.median_ms:.1f}, p95 {speed.p95_ms:.1f}")
-    if not args.speed_only:
+    if "smoothing" in parts:
         report = bench.smoothing_report()
         for key, value in dataclasses.asdict(report).items():
             print(f"smoothing {key}: {value:.3f}")
+    if "swap" in parts:
+        for size in ((640, 360), (1280, 720)):
+            for name in ("fast", "balanced", "quality"):
+                speed = bench.swap_speed(size, name)
+                print(f"swap {size[0]}x{size[1]} {name}: mean {speed.mean_ms:.1f} ms/frame "
+                      f"({1000 / speed.mean_ms:.1f} fps), median {speed.median_ms:.1f}, p95 {speed.p95_ms:.1f}")
+        for workers in (1, 2):
+            print(f"swap pipeline single_face.mp4 balanced workers={workers}: "
+                  f"{bench.pipeline_fps('balanced', workers):.1f} frames/s end to end")
     return 0
 
 
@@ -187,9 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     bench_p = sub.add_parser("bench", help="measure speed and smoothing on the sample media")
-    only = bench_p.add_mutually_exclusive_group()
-    only.add_argument("--speed-only", action="store_true")
-    only.add_argument("--smoothing-only", action="store_true")
+    bench_p.add_argument("parts", nargs="*", choices=("analysis", "smoothing", "swap"),
+                         default=["analysis", "smoothing", "swap"], help="what to measure (default: all)")
     bench_p.set_defaults(func=cmd_bench)
     return parser
 

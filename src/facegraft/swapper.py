@@ -20,6 +20,7 @@ from facegraft.generate.regions import OPENINGS
 from facegraft.generate.render import RenderedFace, render_face
 from facegraft.refine.blend import alpha_blend, feather, multiband_blend, poisson_blend
 from facegraft.refine.colour import ColourStats, blend_stats, colour_stats, transfer_colour, transfer_detail
+from facegraft.refine.eyes import recolour_irises
 from facegraft.refine.shading import relight
 from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occlusion_texture
 
@@ -87,6 +88,8 @@ class FaceSwapper:
         occlusion = self._occlusion(original, face, uv, covered, state)
         alpha = alpha * (1.0 - occlusion)
         out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
+        if cfg.eyes == "source" and np.isfinite(profile.iris).all():
+            recolour_irises(out, original, face, profile.iris)
         return FaceResult(track=face.track, source=source, window=(x0, y0, x1, y1), alpha=alpha, occlusion=occlusion)
 
     def _colour(self, canvas: np.ndarray, target: np.ndarray, covered: np.ndarray, skin: np.ndarray,

@@ -21,6 +21,7 @@ from facegraft.errors import FacegraftError
 from facegraft.generate.texture import Unwrapped, mirror_texture, texel_attribute, unwrap, uv_layout
 from facegraft.io import atomic_output, read_image
 from facegraft.refine.colour import colour_stats, transfer_colour
+from facegraft.refine.eyes import iris_colour
 
 PROFILE_VERSION = 1
 TEXTURE_SIZE = 512
@@ -37,6 +38,7 @@ class SourceProfile:
     identity: np.ndarray  # (478, 3) neutral shape, canonical frame
     descriptor: np.ndarray  # (128,) dlib identity embedding
     names: tuple[str, ...]  # the photos it was built from (file names only)
+    iris: np.ndarray  # (3,) Lab colour of the irises (NaN when no photo showed them)
 
 
 def largest_face(rgb: np.ndarray, name: str) -> Face:
@@ -57,8 +59,10 @@ def build_profile(photos: Sequence[tuple[np.ndarray, str]], size: int = TEXTURE_
     skin = skin_map(texture, seen, size)
     identity = np.mean([f.identity for f in faces], axis=0)
     descriptor = np.mean([face_descriptor(rgb, f) for (rgb, _), f in zip(photos, faces)], axis=0)
+    irises = [c for c in (iris_colour(rgb, f) for (rgb, _), f in zip(photos, faces)) if c is not None]
+    iris = np.mean(irises, axis=0) if irises else np.full(3, np.nan)
     return SourceProfile(texture=texture, seen=seen, skin=skin, identity=identity, descriptor=descriptor.astype(np.float32),
-                         names=tuple(Path(name).name for _, name in photos))
+                         names=tuple(Path(name).name for _, name in photos), iris=iris.astype(np.float32))
 
 
 def skin_map(texture: np.ndarray, seen: np.ndarray, size: int) -> np.ndarray:
@@ -146,7 +150,7 @@ def save_profile(profile: SourceProfile, path: Path, inputs: Sequence[Path] = ()
         raise FacegraftError(f"{path}: a profile file ends in .npz")
     buffer = io.BytesIO()
     np.savez_compressed(buffer, version=np.array(PROFILE_VERSION), texture=profile.texture, seen=profile.seen,
-                        skin=profile.skin,
+                        skin=profile.skin, iris=profile.iris,
                         identity=profile.identity, descriptor=profile.descriptor, names=np.array(profile.names))
     with atomic_output(path, tuple(inputs)) as tmp:
         tmp.write_bytes(buffer.getvalue())
@@ -160,7 +164,8 @@ def load_profile(path: Path) -> SourceProfile:
             if int(data["version"]) != PROFILE_VERSION:
                 raise FacegraftError(f"{path}: profile version {int(data['version'])} is not supported; rebuild it")
             profile = SourceProfile(texture=data["texture"], seen=data["seen"], skin=data["skin"], identity=data["identity"],
-                                    descriptor=data["descriptor"], names=tuple(str(n) for n in data["names"]))
+                                    descriptor=data["descriptor"], names=tuple(str(n) for n in data["names"]),
+                                    iris=data["iris"])
     except FacegraftError:
         raise
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
@@ -174,7 +179,7 @@ def _check(profile: SourceProfile, path: Path) -> None:
     ok = (profile.texture.shape == (size, size, 3) and profile.texture.dtype == np.uint8
           and profile.seen.shape == (size, size) and profile.skin.shape == (size, size)
           and profile.identity.shape == (478, 3)
-          and profile.descriptor.shape == (128,) and np.isfinite(profile.identity).all() and size >= 64)
+          and profile.descriptor.shape == (128,) and profile.iris.shape == (3,) and np.isfinite(profile.identity).all() and size >= 64)
     if not ok:
         raise FacegraftError(f"{path}: profile is damaged (unexpected array shapes)")
     uv_layout(size)  # any size the layout supports
