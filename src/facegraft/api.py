@@ -15,11 +15,12 @@ import numpy as np
 from tqdm import tqdm
 
 from facegraft.analysis import FaceTracker, analyze_image
-from facegraft.config import AnalysisConfig, SwapConfig, VideoConfig
+from facegraft.config import AnalysisConfig, ProvenanceConfig, SwapConfig, VideoConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import SourceProfile, load_profile, profile_from_files, save_profile
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image, write_image
 from facegraft.io.image import image_format
+from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
 
@@ -35,6 +36,7 @@ class Settings:
     analysis: AnalysisConfig = AnalysisConfig()
     selection: SelectionConfig = SelectionConfig()
     video: VideoConfig = VideoConfig()
+    provenance: ProvenanceConfig = ProvenanceConfig()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +81,7 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
     `reference`: swap only the target person who looks like this photo. `mapping`: several
     (reference photo, source photos or profile) pairs, each target person getting their own source.
     """
+    require_consent(settings.provenance)
     target, output = Path(target), Path(output)
     kind = probe(target)
     _check_output_type(output, kind)
@@ -89,10 +92,12 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
     for directory in dirs:
         directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    marker = FrameMarker(Stamp.new(settings.provenance))
     if kind is MediaKind.IMAGE:
-        counts, previews = _swap_image(target, output, profiles, selector, settings, preview_dir, debug_dir, inputs)
+        counts, previews = _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
+                                       inputs)
     else:
-        counts, previews = _swap_video(target, output, profiles, selector, settings, preview_dir, debug_dir,
+        counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
                                        inputs, progress)
     return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
 
@@ -121,30 +126,23 @@ def _check_output_type(output: Path, kind: MediaKind) -> None:
         raise FacegraftError(f"{output}: a video output must end in one of {', '.join(VIDEO_SUFFIXES)}")
 
 
-def provenance_text() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        v = version("facegraft")
-    except PackageNotFoundError:
-        v = "0+unknown"
-    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {"Description": f"AI-generated: face swapped by facegraft {v} on {when}", "Software": f"facegraft {v}"}
-
-
-def _swap_image(target, output, profiles, selector, settings, preview_dir, debug_dir, inputs):
+def _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs):
     rgb = read_image(target)
     faces = analyze_image(rgb, settings.analysis)
     chosen = selector.choose(rgb, faces)
     swapper = FaceSwapper(profiles, settings.swap, video=False)
     out, results = swapper.swap_frame(rgb, chosen)
-    write_image(output, out, text=provenance_text(), inputs=inputs)
+    out = marker.mark(out)
+    write_image(output, out, text=marker.stamp.metadata(), inputs=inputs)
     previews = _write_previews(preview_dir, debug_dir, 0, rgb, out, results)
     return (1, int(bool(results)), len(results)), previews
 
 
-def _swap_video(target, output, profiles, selector, settings, preview_dir, debug_dir, inputs, progress):
+def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, progress):
     swapper = FaceSwapper(profiles, settings.swap, video=True)
-    meta = {"comment": provenance_text()["Description"], "encoder": provenance_text()["Software"]}
+    stamp = marker.stamp.metadata()
+    meta = {"comment": stamp["Description"], "description": f"AI-generated. Consent: {stamp['Consent']}",
+            "encoder": stamp["Software"]}
     previews: list[Path] = []
     frames = swapped = faces_swapped = 0
     with contextlib.ExitStack() as stack:
@@ -162,7 +160,7 @@ def _swap_video(target, output, profiles, selector, settings, preview_dir, debug
         def process(frame):
             faces = tracker.update(frame.rgb, frame.time)
             out, results = swapper.swap_frame(frame.rgb, selector.choose(frame.rgb, faces))
-            return frame, out, results
+            return frame, marker.mark(out), results
 
         def sink(item) -> None:
             nonlocal frames, swapped, faces_swapped

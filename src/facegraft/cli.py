@@ -59,7 +59,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def _settings(args: argparse.Namespace):
     from facegraft.api import Settings
-    from facegraft.config import AnalysisConfig, VideoConfig, preset
+    from facegraft.config import AnalysisConfig, ProvenanceConfig, VideoConfig, preset
     from facegraft.select import SelectionConfig
     overrides = {k: v for k, v in dict(shape_transfer=args.shape_transfer, detail=args.detail, blend=args.blend,
                                        eyes=args.eyes).items() if v is not None}
@@ -70,9 +70,47 @@ def _settings(args: argparse.Namespace):
             swap=preset(args.preset, **overrides),
             analysis=AnalysisConfig(max_faces=args.max_faces),
             selection=SelectionConfig(mode=args.faces, order=args.order),
-            video=VideoConfig(encoder=args.encoder, quality=args.quality, workers=args.workers))
+            video=VideoConfig(encoder=args.encoder, quality=args.quality, workers=args.workers),
+            provenance=_provenance(args))
     except ValueError as exc:
         raise FacegraftError(str(exc)) from None
+
+
+def _provenance(args: argparse.Namespace):
+    from facegraft.config import ProvenanceConfig
+    return ProvenanceConfig(consent=args.consent, visible_label=not args.no_visible_label, label_text=args.label_text,
+                            label_corner=args.label_corner, label_opacity=args.label_opacity, label_font=args.label_font)
+
+
+def _add_provenance_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--consent", action="store_true",
+                        help="state that everyone whose face is used agreed to it (required)")
+    parser.add_argument("--no-visible-label", action="store_true",
+                        help="leave out the visible label (the invisible watermark and metadata stay)")
+    parser.add_argument("--label-text", default="AI-generated", help='visible label text (default "AI-generated")')
+    parser.add_argument("--label-corner", default="bottom-right",
+                        choices=("bottom-right", "bottom-left", "top-right", "top-left"))
+    parser.add_argument("--label-opacity", type=float, default=0.85, help="0..1 (default 0.85)")
+    parser.add_argument("--label-font", help="TrueType font file for the label (default: an installed font that has its characters)")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from facegraft.provenance.verify import verify
+    try:
+        verdict = verify(args.file)
+    except FacegraftError as exc:
+        return _fail(str(exc), 2)
+    meta = verdict.metadata
+    note = next((meta[k] for k in ("Description", "comment") if k in meta), None)
+    if verdict.found:
+        p = verdict.reading.payload
+        print(f"{args.file}: made by facegraft (watermark found): version {p.version_text}, run {p.run_text}, "
+              f"confidence {verdict.confidence:.2f} ({verdict.frames_marked}/{verdict.frames_checked} frames read alone)")
+    else:
+        print(f"{args.file}: no facegraft watermark found ({verdict.frames_checked} frames checked)")
+    if note:
+        print(f"metadata: {note}")
+    return 0 if verdict.found else 1
 
 
 def _mapping(pairs: list[str]) -> list[tuple[Path, list[Path]]]:
@@ -104,13 +142,16 @@ def cmd_swap(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from facegraft import media
-    from facegraft.api import swap
+    from facegraft.api import Settings, swap
     from facegraft.capture import capture_motion
+    from facegraft.config import ProvenanceConfig
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     source, target = media.path("astronaut.png"), media.path("single_face.mp4")
     print(f"swapping the face in {source.name} onto {target.name} ...")
-    summary = swap([source], target, out / "swap.mp4", preview_dir=out / "previews", progress=True)
+    # The demo's faces are public sample media published for research and testing.
+    settings = Settings(provenance=ProvenanceConfig(consent=True))
+    summary = swap([source], target, out / "swap.mp4", settings, preview_dir=out / "previews", progress=True)
     motion = capture_motion(target, out / "motion.jsonl", out / "motion_preview.mp4", progress=True)
     print(f"swapped video ({summary.frames} frames, {summary.fps:.1f} frames/s): {summary.output.resolve()}")
     print(f"side-by-side previews:  {(out / 'previews').resolve()}")
@@ -194,7 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--preview", type=Path, metavar="DIR", help="write side-by-side target|output PNGs here")
     sw.add_argument("--debug-masks", type=Path, metavar="DIR", help="write the blend and occlusion masks here")
     sw.add_argument("--quiet", "-q", action="store_true")
+    _add_provenance_options(sw)
     sw.set_defaults(func=cmd_swap)
+
+    ver = sub.add_parser("verify", help="tell whether a file carries the facegraft watermark (exit 0 yes, 1 no, 2 error)")
+    ver.add_argument("file", type=Path)
+    ver.set_defaults(func=cmd_verify)
 
     demo = sub.add_parser("demo", help="run facegraft on the sample media and print where the output is")
     demo.add_argument("--output-dir", default="out/demo", help="where to write (default out/demo)")

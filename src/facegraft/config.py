@@ -105,3 +105,19 @@ class VideoConfig:
             raise ValueError("quality must be a CRF between 0 and 51")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvenanceConfig:
+    """How outputs are labelled; the invisible watermark and metadata are always written."""
+
+    consent: bool = False  # the user states everyone whose face is used agreed
+    visible_label: bool = True
+    label_text: str = "AI-generated"
+    label_corner: str = "bottom-right"
+    label_opacity: float = 0.85
+    label_font: str | None = None  # a TrueType file; default: any installed font that has the glyphs
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.label_opacity <= 1.0:
+            raise ValueError("label opacity must be in (0, 1]")

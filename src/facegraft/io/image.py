@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Mapping
@@ -66,6 +67,8 @@ def write_image(path: Path, rgb: np.ndarray, text: Mapping[str, str] | None = No
         # 0x010E ImageDescription, 0x0131 Software, 0x9286 UserComment hold the label in JPEG/WebP.
         exif[0x010E] = text.get("Description", "")
         exif[0x0131] = text.get("Software", "")
+        # UserComment carries every key, as JSON (EXIF wants an 8-byte character code first).
+        exif[0x9286] = b"ASCII\x00\x00\x00" + json.dumps(dict(text), ensure_ascii=True).encode("ascii")
         options["exif"] = exif.tobytes()
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = quality
