@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv media test demo bench clean distclean
+.PHONY: venv media test demo bench eval clean distclean
 
 venv: $(STAMP)
 
@@ -29,6 +29,12 @@ demo: venv media
 
 bench: venv
 	$(BIN)/facegraft bench
+
+# Swap the sample media and score the result (the README's quality table comes from here).
+# Bare sample names are looked up in the media cache; --consent: the samples are public test media.
+eval: venv media
+	$(BIN)/facegraft eval --run --consent --source astronaut.png --target single_face.mp4 \
+		--output out/eval/swap.mp4 --report out/eval/report.html --json out/eval/metrics.json
 
 # Keeps the venv: rebuilding it means downloading mediapipe again. distclean removes it too.
 clean:

@@ -27,16 +27,18 @@ from facegraft.generate.profile import build_profile, load_profile
 from facegraft.generate.regions import FACE_OVAL
 from facegraft.generate.render import render_face, transfer_weights
 from facegraft.io import VideoReader, VideoWriter, read_image, write_image
-from facegraft.select import SelectionConfig
+from facegraft.swapper import FaceSwapper
 
 # Consent stated; no visible corner label, so pixels can be compared (the invisible watermark and
 # the metadata are always written).
 PROVENANCE = ProvenanceConfig(consent=True, visible_label=False)
 N_MESH = 468
-# The invisible watermark touches every pixel a little: measured mean |change| ~1 grey level
-# away from the face.
+# The invisible watermark touches the whole frame a little (provenance/watermark.py keeps it above
+# 40.5 dB PSNR; measured: mean |change| 0.34 grey levels, but up to ~70 in a few 16x16 blocks), so
+# pixels are compared by their mean and PSNR, never one by one.
 WATERMARK_MEAN = 2.0
-WATERMARK_MAX = 20
+WATERMARK_PSNR = 35.0
+WATERMARK_FACE = 4.0  # ... and it is stronger on textured faces: measured mean 1.6-2.1 there
 
 
 def settings(config: SwapConfig = SwapConfig(), **kwargs) -> Settings:
@@ -125,16 +127,18 @@ def grown_box(box, factor: float, hw: tuple[int, int]) -> tuple[int, int, int, i
 
 
 def assert_untouched(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> None:
-    """`a` and `b` differ by no more than the invisible watermark (measured: mean 1.2, max 9)."""
-    diff = np.abs(a.astype(int) - b.astype(int))
+    """`a` and `b` differ by no more than the invisible watermark does."""
+    diff = (a.astype(float) - b.astype(float))
     if where is not None:
         diff = diff[where]
-    assert diff.mean() < WATERMARK_MEAN and diff.max() < WATERMARK_MAX, (diff.mean(), diff.max())
+    psnr = 10 * np.log10(255.0 ** 2 / max(float((diff ** 2).mean()), 1e-9))
+    assert np.abs(diff).mean() < WATERMARK_MEAN and psnr > WATERMARK_PSNR, (np.abs(diff).mean(), psnr)
 
 
-def changed_pixels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pixels changed by more than the watermark can change them."""
-    return np.abs(a.astype(int) - b.astype(int)).max(axis=-1) >= WATERMARK_MAX
+def face_change(a: np.ndarray, b: np.ndarray, box) -> float:
+    """Mean |difference| over the middle of a face box (half its width and height)."""
+    x0, y0, x1, y1 = grown_box(box, 0.5, a.shape[:2])
+    return float(np.abs(a[y0:y1, x0:x1].astype(int) - b[y0:y1, x0:x1]).mean())
 
 
 def outside(box: tuple[int, int, int, int], hw: tuple[int, int]) -> np.ndarray:
@@ -165,7 +169,7 @@ def test_image_swap_keeps_size_and_changes_only_the_face(image_swap):
     assert_untouched(rgb, target, far)  # pixels far from the face stay the target's own
     x0, y0, x1, y1 = grown_box(face.box, 0.5, target.shape[:2])  # the middle of the face
     inner = np.abs(rgb[y0:y1, x0:x1].astype(int) - target[y0:y1, x0:x1]).mean()
-    assert inner > 8, inner  # measured ~20 over the face box
+    assert inner > 8, inner  # measured 26
 
 
 def test_image_swap_moves_identity_toward_the_source(image_swap):
@@ -173,7 +177,7 @@ def test_image_swap_moves_identity_toward_the_source(image_swap):
     source = photo_descriptor("astronaut.png")
     before = descriptor_distance(photo_descriptor("single_face.jpg"), source)
     after = descriptor_distance(largest_descriptor(rgb), source)
-    # Measured: target 0.83 from the source, output 0.52 (output 0.65 from the target).
+    # Measured: target 0.83 from the source, output 0.52-0.53 (output 0.64 from the target).
     assert after < before - 0.15, (before, after)
 
 
@@ -206,7 +210,7 @@ def test_carphone_every_frame_swapped_and_still_a_face(carphone_motion):
 def test_head_pose_is_kept(carphone_motion, angle, limit):
     _, target, output = carphone_motion
     error = np.array([getattr(o.pose, angle) - getattr(t.pose, angle) for t, o in zip(target, output)])
-    # Measured mean |error|: roll 0.47, yaw 0.88, pitch 1.35 degrees (pitch max 6.6, bias +1.25).
+    # Measured mean |error|: roll 0.45, yaw 0.92, pitch 1.50 degrees (max 1.6, 3.0, 5.9; pitch bias -1.45).
     assert np.abs(error).mean() < limit, np.abs(error).mean()
     assert np.abs(error).max() < 10
 
@@ -216,10 +220,15 @@ def test_expression_follows_the_target(carphone_motion):
     jaw = np.corrcoef(named(target, "jaw_open"), named(output, "jaw_open"))[0, 1]
     eyes = np.corrcoef(eyes_open(target), eyes_open(output))[0, 1]
     smile = np.corrcoef(named(target, "mouth_width"), named(output, "mouth_width"))[0, 1]
-    # Measured: jaw_open r 0.98, mean eye openness r ~0.87, mouth width r 0.81.
+    # Measured: jaw_open r 0.98, mean eye openness r 0.87, mouth width r 0.75-0.81.
     assert jaw > 0.9, jaw
     assert eyes > 0.7, eyes
     assert smile > 0.6, smile
+    # The blinks at frames 42 and 92 (eyes 0.36 and 0.51, open ~1.1-1.3) survive only in part on
+    # this small face: measured 0.81 and 0.84 in the output, whose median is ~1.15.
+    out_eyes = eyes_open(output)
+    for blink in (42, 92):
+        assert out_eyes[blink] < np.median(out_eyes) - 0.15, (blink, out_eyes[blink], np.median(out_eyes))
     # The wide-open mouth (frames 55-62 and 100-115) stays wide open.
     assert named(output, "jaw_open")[55:62].max() > 0.4
     assert named(output, "jaw_open")[100:115].mean() > 0.35
@@ -248,7 +257,8 @@ def test_a_blink_stays_a_blink(single_face_motion):
     t_eyes, o_eyes = eyes_open(target), eyes_open(output)
     blink = int(np.argmin(t_eyes))
     assert 24 <= blink <= 30, blink  # he blinks around frames 25-29
-    # Measured: target 0.30 at frame 27 (open ~1.0-1.2), output 0.37 at the same frame.
+    # Measured: target 0.30 at frame 27 (open ~1.0-1.2), output 0.39 at the same frame (its minimum
+    # is at frame 26).
     assert o_eyes[blink] < 0.6, o_eyes[blink]
     assert o_eyes[blink] < 0.6 * np.median(o_eyes)
     assert abs(int(np.argmin(o_eyes)) - blink) <= 1
@@ -283,8 +293,8 @@ def test_video_swap_changes_the_face_and_nothing_far_from_it(single_face_cli, si
     for index in (10, 40, 65):
         face = target_faces[index]
         far = outside(grown_box(face.box, 1.6, target[index].shape[:2]), target[index].shape[:2])
-        # Re-encoding only: measured ~1 grey level away from the face.
-        assert np.abs(output[index][far].astype(int) - target[index][far]).mean() < 2.5
+        # Re-encoding and the watermark only: measured 1.9 grey levels away from the face.
+        assert np.abs(output[index][far].astype(int) - target[index][far]).mean() < 3.5
         before = descriptor_distance(face_descriptor(target[index], face), source)
         after = descriptor_distance(largest_descriptor(output[index]), source)
         assert after < before - 0.1, (index, before, after)
@@ -294,26 +304,39 @@ def test_video_swap_changes_the_face_and_nothing_far_from_it(single_face_cli, si
 
 
 @pytest.fixture(scope="module")
-def shape_outputs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("shape")
+def shape_outputs():
+    """single_face.jpg given 0-f1's face at shape transfer 0 and 1, straight from the swapper: the
+    provenance marks (a watermark with a new random id each run) would blur the small differences."""
+    rgb = photo("single_face.jpg")
+    face = analyze_image(rgb)[0]
+    profile = build_profile([(photo("0-f1-su-ph.jpg"), "0-f1-su-ph.jpg")])
     outs = {}
     for amount in (0.0, 1.0):
-        path = tmp / f"shape{amount:.0f}.png"
-        swap([media.path("0-f1-su-ph.jpg")], media.path("single_face.jpg"), path,
-             settings(preset("fast", shape_transfer=amount)))
-        rgb = read_image(path)
-        outs[amount] = (rgb, analyze_image(rgb)[0])
+        out, results = FaceSwapper([profile], preset("fast", shape_transfer=amount)).swap_frame(rgb, [(face, 0)])
+        outs[amount] = (out, analyze_image(out)[0], results)
     return outs
+
+
+def test_swapper_changes_pixels_only_inside_its_window(shape_outputs):
+    rgb = photo("single_face.jpg")
+    face = analyze_image(rgb)[0]
+    for out, _, results in shape_outputs.values():
+        [result] = results
+        x0, y0, x1, y1 = result.window
+        assert result.alpha.shape == (y1 - y0, x1 - x0)
+        gx0, gy0, gx1, gy1 = grown_box(face.box, 1.6, rgb.shape[:2])
+        assert gx0 <= x0 and gy0 <= y0 and x1 <= gx1 and y1 <= gy1, (result.window, face.box)
+        away = outside(result.window, rgb.shape[:2])
+        assert np.array_equal(out[away], rgb[away]), "pixels outside the blended window must be the target's"
 
 
 def test_shape_transfer_changes_the_face_but_not_its_outline(shape_outputs):
     target = analyze_image(photo("single_face.jpg"))[0]
     iod = target.pose.scale
-    (rgb0, face0), (rgb1, face1) = shape_outputs[0.0], shape_outputs[1.0]
-    changed = changed_pixels(rgb0, rgb1)
-    assert changed.sum() > 100, f"shape transfer must change the picture ({changed.sum()} pixels)"
-    far = outside(grown_box(target.box, 1.5, changed.shape), changed.shape)
-    assert_untouched(rgb0, rgb1, far)
+    (rgb0, face0, _), (rgb1, face1, _) = shape_outputs[0.0], shape_outputs[1.0]
+    diff = np.abs(rgb0.astype(int) - rgb1).max(axis=-1)
+    # Measured: up to ~100 grey levels where the features' shape moves.
+    assert diff.max() > 30 and (diff > 10).sum() > 200, "shape transfer must change the picture"
     for face in (face0, face1):
         oval = np.linalg.norm(face.landmarks[FACE_OVAL, :2] - target.landmarks[FACE_OVAL, :2], axis=1) / iod
         # Measured 0.041 (0) and 0.037 (1) IOD on average, at most 0.07.
@@ -366,9 +389,11 @@ def two_faces(tmp_path_factory):
     return tmp, path, canvas
 
 
-def changed_cells(canvas: np.ndarray, out: Path) -> list[int]:
-    changed = changed_pixels(read_image(out), canvas)
-    return [int(changed[:, i * CELL:(i + 1) * CELL].sum()) for i in range(2)]
+def changed_cells(canvas: np.ndarray, out: Path) -> list[float]:
+    """How much each face (left, right) changed: mean |difference| over its middle."""
+    rgb = read_image(out)
+    faces = sorted(analyze_image(canvas), key=lambda f: f.box[0])
+    return [round(face_change(rgb, canvas, f.box), 2) for f in faces]
 
 
 @pytest.mark.parametrize("mode, expected", [("one", [False, True]), ("all", [True, True])])
@@ -379,21 +404,18 @@ def test_faces_one_or_all(two_faces, capsys, mode, expected):
                                    "--faces", mode, "--preset", "fast", "-q")
     assert code == 0, stderr
     changed = changed_cells(canvas, out)
-    assert [c > 3000 for c in changed] == expected, changed
-    assert [c > 0 for c in changed] == expected, changed
+    # Measured: a swapped face changes by ~16 grey levels, an untouched one by 1.6-2.1 (the watermark).
+    assert [c > 8 for c in changed] == expected, changed
+    assert [c > WATERMARK_FACE for c in changed] == expected, changed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "select.py FaceSelector._match: a face is given to a reference whenever its dlib distance is "
-    "under the fixed 0.6 threshold; the man (single_face.jpg) is 0.527 from the 15-f13 reference, "
-    "so both faces are swapped. One reference should claim at most one face per frame (the nearest)."))
 def test_reference_swaps_only_that_person(two_faces):
     tmp, path, canvas = two_faces
     out = tmp / "reference.png"
     swap([media.path("astronaut.png")], path, out, FAST, reference=media.path("15-f13-anc-ph.jpg"))
     changed = changed_cells(canvas, out)
-    assert changed[1] > 3000, changed
-    assert changed[0] == 0, f"the man is not the reference's person, yet {changed[0]} of his pixels changed"
+    assert changed[1] > 8, changed
+    assert changed[0] < WATERMARK_FACE, f"the man is not the reference's person, yet his face changed by {changed[0]}"
 
 
 def test_mapping_gives_each_person_their_own_source(two_faces):
@@ -424,6 +446,8 @@ def test_profile_swaps_like_the_photo(image_swap, tmp_path):
     swap([profile], media.path("single_face.jpg"), tmp_path / "out.png", settings())
     # The same picture but for the watermark (each run has its own id).
     assert_untouched(read_image(tmp_path / "out.png"), from_photo)
+    box = analyze_image(photo("single_face.jpg"))[0].box
+    assert face_change(read_image(tmp_path / "out.png"), from_photo, box) < WATERMARK_FACE
 
 
 def _truncated_profile(tmp: Path) -> Path:
@@ -466,12 +490,13 @@ def test_damaged_profile_is_a_one_line_error(damage, tmp_path, capsys):
     assert list(out_dir.iterdir()) == []
 
 
-def test_two_views_see_more_of_the_face_than_one():
-    frames = {f.frame.index: f for f in analyze(media.path("carphone_pristine.mp4"))}
-    yaw = {i: f.faces[0].pose.yaw for i, f in frames.items()}
-    left, right = min(yaw, key=yaw.get), max(yaw, key=yaw.get)
+def test_two_views_see_more_of_the_face_than_one(carphone_motion):
+    _, target, _ = carphone_motion
+    yaw = [face.pose.yaw for face in target]
+    left, right = int(np.argmin(yaw)), int(np.argmax(yaw))
     assert yaw[right] - yaw[left] > 15  # measured -10.5 (frame 33) to +10.8 (frame 91)
-    a, b = frames[left].frame.rgb, frames[right].frame.rgb
+    frames = video_frames(media.path("carphone_pristine.mp4"))
+    a, b = frames[left], frames[right]
     seen = {key: float((build_profile(views).seen > 0.2).mean())
             for key, views in {"a": [(a, "a.png")], "b": [(b, "b.png")], "ab": [(a, "a.png"), (b, "b.png")]}.items()}
     # Measured: 0.315 and 0.315 of the texels from one view, 0.382 from both.
@@ -509,15 +534,15 @@ def test_presets_and_blends_swap_the_face(variants, key):
     assert after < before - 0.1, (key, before, after)
 
 
-def test_presets_and_blends_differ(variants):
-    keys = list(variants)
-    for i, a in enumerate(keys):
-        for b in keys[i + 1:]:
-            changed = changed_pixels(variants[a], variants[b]).sum()
-            if {a, b} == {"preset-balanced", "blend-multiband"}:
-                assert changed == 0, (a, b, changed)  # the same settings: only the watermark differs
-            else:
-                assert changed > 50, (a, b, changed)
+def test_presets_and_blends_differ_where_they_should(variants):
+    box = analyze_image(photo("single_face.jpg"))[0].box
+    # The same settings twice: only the watermark differs (measured 1.05).
+    assert face_change(variants["preset-balanced"], variants["blend-multiband"], box) < WATERMARK_FACE
+    # Measured over the middle of the face: fast 21, poisson 15 from balanced. (quality renders at
+    # 512 px instead of 256, which changes nothing on this 230 px face: 0.85; alpha differs from
+    # multiband only near the seam: 2.2.)
+    assert face_change(variants["preset-balanced"], variants["preset-fast"], box) > 6
+    assert face_change(variants["preset-balanced"], variants["blend-poisson"], box) > 6
 
 
 # --- 8. occlusion on real footage ------------------------------------------------------------------
@@ -542,6 +567,8 @@ def occlusion_runs(tmp_path_factory):
         info = reader.info
         with VideoWriter(source, info.width, info.height, info.fps, crf=12) as writer:
             for frame in reader:
+                if frame.index >= OCCLUDED.stop + 2:
+                    break  # the rest of the clip adds time, not evidence
                 rgb = frame.rgb.copy()
                 if frame.index in OCCLUDED:
                     x0, y0, x1, y1 = cup_box(frame.index)
@@ -563,7 +590,8 @@ def test_occluder_stays_in_front_of_the_face(occlusion_runs):
             x0, y0, x1, y1 = cup_box(index)
             per_frame.append(np.abs(frames[index][y0:y1, x0:x1].astype(int) - before[index][y0:y1, x0:x1]).mean())
         diffs[key] = np.array(per_frame)
-    # Measured mean |difference| inside the cup: 7.3 (max 8.5) with occlusion, 16.4 without.
+    # Measured mean |difference| inside the cup: 7.3-7.7 (frame max 8.9) with occlusion, 16.4-16.8
+    # (max 19) without.
     assert diffs["on"].mean() < 10, diffs["on"]
     assert diffs["on"].max() < 12, diffs["on"]
     assert diffs["off"].mean() > 12, diffs["off"]
@@ -608,10 +636,6 @@ def test_target_without_a_face_warns_and_copies_every_frame(no_face_run):
     assert leftovers(tmp) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "api._swap_video writes frame n at n / info.fps (VideoWriter pts = count, rate = the container's "
-    "average_rate) instead of at the frame's own time: no_face.mp4 (24 fps, 3 pre-roll packets, average_rate "
-    "23.67) drifts 54 ms behind its audio by the end; the variable-rate face_noface.mov drifts 0.36 s"))
 def test_frames_keep_their_time(no_face_run):
     _, out, code, stderr = no_face_run
     assert code == 0, stderr
@@ -689,6 +713,11 @@ def _no_source(tmp: Path) -> list:
     return ["-t", media.path("single_face.jpg"), "-o", "OUT/o.png"]
 
 
+def _profile_and_photos(tmp: Path) -> list:
+    (tmp / "person.npz").write_bytes(b"PK")
+    return ["-s", tmp / "person.npz", media.path("astronaut.png"), "-t", media.path("single_face.jpg"), "-o", "OUT/o.png"]
+
+
 def _output_dir_missing(tmp: Path) -> list:
     return ["-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"), "-o", "OUT/no/such/o.png"]
 
@@ -706,6 +735,7 @@ BAD_INPUT = {
     "map-without-source": _empty_map_source,
     "shape-transfer-2": _shape_transfer_too_big,
     "no-source": _no_source,
+    "profile-and-photos": _profile_and_photos,
     "output-dir-missing": _output_dir_missing,
 }
 
@@ -719,6 +749,17 @@ def test_bad_input_fails_cleanly_and_writes_nothing(case, tmp_path, capsys):
     code, stdout, stderr = run_cli(capsys, *SWAP, *argv, "-q")
     assert_one_line_error(code, stderr)
     assert list(out_dir.iterdir()) == [], "nothing may be written, not even a temp file"
+
+
+def test_swap_without_consent_is_refused(tmp_path, capsys):
+    code, _, stderr = run_cli(capsys, "swap", "-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"),
+                              "-o", tmp_path / "o.png", "-q")
+    assert_one_line_error(code, stderr)
+    assert "consent" in stderr
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FacegraftError, match="consent"):
+        swap([media.path("astronaut.png")], media.path("single_face.jpg"), tmp_path / "o.png", Settings())
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("kind", ["image", "video"])
@@ -795,10 +836,12 @@ def test_debug_masks_show_the_blended_face(single_face_cli, single_face_motion):
 
 
 def test_image_preview_and_mask(tmp_path, capsys):
-    code, _, stderr = run_cli(capsys, *SWAP, "-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"),
-                              "-o", tmp_path / "o.png", "--preview", tmp_path / "p", "--debug-masks", tmp_path / "m",
-                              "--preset", "fast", "-q")
+    # With the default visible label this time.
+    code, _, stderr = run_cli(capsys, "swap", "--consent", "-s", media.path("astronaut.png"),
+                              "-t", media.path("single_face.jpg"), "-o", tmp_path / "o.png", "--preview", tmp_path / "p",
+                              "--debug-masks", tmp_path / "m", "--preset", "fast", "-q")
     assert code == 0, stderr
+    assert descriptor_distance(largest_descriptor(read_image(tmp_path / "o.png")), photo_descriptor("astronaut.png")) < 0.7
     [preview] = list((tmp_path / "p").glob("*.png"))
     [mask] = list((tmp_path / "m").glob("*.png"))
     assert read_image(preview).shape == (562, 2 * 572, 3)

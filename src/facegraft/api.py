@@ -93,6 +93,7 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
         directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     marker = FrameMarker(Stamp.new(settings.provenance))
+    marker.check()
     if kind is MediaKind.IMAGE:
         counts, previews = _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
                                        inputs)
@@ -165,7 +166,7 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
         def sink(item) -> None:
             nonlocal frames, swapped, faces_swapped
             frame, out, results = item
-            writer.write(out)
+            writer.write(out, frame.time)
             frames += 1
             swapped += bool(results)
             faces_swapped += len(results)

@@ -88,7 +88,7 @@ def _capture_video(source: Path, writer: MotionWriter, preview: Path | None, con
             writer.write(face_record(frame.index, frame.time, face))
             tracks.add(face.track)
         if video_out is not None:
-            video_out.write(draw_faces(frame.rgb, faces))
+            video_out.write(draw_faces(frame.rgb, faces), frame.time)
         frames += 1
         with_faces += bool(faces)
         bar.update(1)

@@ -140,6 +140,24 @@ def cmd_swap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reenact(args: argparse.Namespace) -> int:
+    from facegraft.config import AnalysisConfig, VideoConfig
+    from facegraft.reenact import ReenactSettings, reenact
+    try:
+        settings = ReenactSettings(absolute=args.absolute, driver_neutral=args.driver_neutral,
+                                   video=VideoConfig(encoder=args.encoder, quality=args.quality),
+                                   provenance=_provenance(args))
+    except ValueError as exc:
+        raise FacegraftError(str(exc)) from None
+    summary = reenact(args.source, args.driver, args.output, settings, progress=not args.quiet)
+    if summary.frames_with_driver_face == 0:
+        _warn(f"no face found in the driver {args.driver}; the portrait stays still")
+    if not args.quiet:
+        print(f"reenacted {summary.frames} frames (driver neutral frame {summary.neutral_frame}, "
+              f"{summary.frames / max(summary.seconds, 1e-6):.1f} frames/s) -> {summary.output}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from facegraft import media
     from facegraft.api import Settings, swap
@@ -237,6 +255,21 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", "-q", action="store_true")
     _add_provenance_options(sw)
     sw.set_defaults(func=cmd_swap)
+
+    re_p = sub.add_parser("reenact", help="make a still portrait move like a driving video or motion file")
+    re_p.add_argument("--source", "-s", type=Path, required=True, help="the portrait (an image)")
+    re_p.add_argument("--driver", "-d", type=Path, required=True, help="driving video, or a motion file from facegraft analyze")
+    re_p.add_argument("--output", "-o", type=Path, required=True, help="video (.mp4 .mov .mkv)")
+    re_p.add_argument("--driver-neutral", type=int, metavar="N", help="driver frame to use as neutral (default: found)")
+    re_p.add_argument("--absolute", action="store_true", help="apply the driver's head rotation directly")
+    re_p.add_argument("--encoder", default="libx264")
+    re_p.add_argument("--quality", type=int, default=20, help="video CRF (default 20)")
+    re_p.add_argument("--quiet", "-q", action="store_true")
+    _add_provenance_options(re_p)
+    re_p.set_defaults(func=cmd_reenact)
+
+    from facegraft.evaluate.command import add_eval_parser
+    add_eval_parser(sub)
 
     ver = sub.add_parser("verify", help="tell whether a file carries the facegraft watermark (exit 0 yes, 1 no, 2 error)")
     ver.add_argument("file", type=Path)

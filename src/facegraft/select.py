@@ -108,13 +108,21 @@ class FaceSelector:
         return [(ordered[0], 0)]
 
     def _by_reference(self, rgb: np.ndarray, ordered: list[Face]) -> list[tuple[Face, int]]:
-        chosen = []
-        for face in ordered:
-            source = self._track_identity(rgb, face).source
-            if source is not None:
-                chosen.append((face, source))
+        """Each reference claims at most one face per frame, the nearest one under the threshold:
+        two look-alikes in one frame must not both become the same person."""
+        states = [self._track_identity(rgb, face) for face in ordered]
+        pairs = sorted((descriptor_distance(state.descriptor, ref.descriptor), i, r)
+                       for i, state in enumerate(states) for r, ref in enumerate(self.references))
+        claimed: dict[int, int] = {}
+        used: set[int] = set()
+        for distance, i, r in pairs:
+            if distance >= self.config.threshold:
+                break
+            if i not in claimed and r not in used:
+                claimed[i] = self.references[r].source
+                used.add(r)
         self._forget_stale()
-        return chosen
+        return [(face, claimed[i]) for i, face in enumerate(ordered) if i in claimed]
 
     def _track_identity(self, rgb: np.ndarray, face: Face) -> _TrackIdentity:
         frontal = abs(face.pose.yaw) < FRONTAL_YAW

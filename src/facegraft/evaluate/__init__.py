@@ -1,7 +1,7 @@
 """Quality evaluation of swap results: metrics (metrics.py), JSON and HTML report (report.py), CLI (command.py)."""
 
 from facegraft.evaluate.metrics import EvalConfig, Evaluation, Section, Strip, evaluate
-from facegraft.evaluate.report import speed_section, to_json, write_json, write_report
+from facegraft.evaluate.report import render_html, speed_section, summary_lines, to_json, write_json, write_report
 
-__all__ = ["EvalConfig", "Evaluation", "Section", "Strip", "evaluate", "speed_section", "to_json", "write_json",
-           "write_report"]
+__all__ = ["EvalConfig", "Evaluation", "Section", "Strip", "evaluate", "render_html", "speed_section",
+           "summary_lines", "to_json", "write_json", "write_report"]

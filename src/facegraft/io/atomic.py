@@ -39,9 +39,9 @@ def atomic_output(path: Path, inputs: tuple[Path, ...] = ()) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.resolve().parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    # mkstemp makes the file owner-only; the output should get the usual umask-based mode.
-    os.chmod(tmp, 0o666 & ~_current_umask())
     try:
+        # mkstemp makes the file owner-only; the output should get the usual umask-based mode.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         yield tmp
         os.replace(tmp, path)
     finally:

@@ -41,6 +41,9 @@ def _is_image(path: Path) -> bool:
 def _has_video_stream(path: Path) -> bool:
     try:
         with av.open(str(path)) as container:
+            # FFmpeg will play any text file as "tty" ANSI art; that is not a video anyone means.
+            if container.format.name in ("tty", "ansi"):
+                return False
             # A picture size of 0 is FFmpeg guessing from the name (a text file called x.jpg).
             return any(s.codec_context.width > 0 for s in container.streams.video)
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):

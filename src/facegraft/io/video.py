@@ -163,6 +163,9 @@ def _reason(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
+TIME_BASE = fractions.Fraction(1, 90000)
+
+
 class VideoWriter:
     """Encode RGB frames into a video file, copying the audio of another file if asked.
 
@@ -188,20 +191,29 @@ class VideoWriter:
         if codec in ("libx264", "libx265"):
             self._stream.options = {"crf": str(crf), "preset": preset}
         self._size = (width, height)
-        self._time_base = fractions.Fraction(1, 1) / fps
+        # A fine clock, so frames can keep their source timestamps (variable frame rates, pre-roll).
+        self._time_base = TIME_BASE
+        self._stream.codec_context.time_base = TIME_BASE
+        self._stream.time_base = TIME_BASE
+        self._fps = fractions.Fraction(fps)
         self._audio = _AudioCopier(audio_from, self._container) if audio_from else None
         self._count = 0
+        self._last_pts = -1
 
-    def write(self, rgb: np.ndarray) -> None:
+    def write(self, rgb: np.ndarray, time: float | None = None) -> None:
+        """Encode one frame, at `time` seconds (default: its index at the nominal frame rate)."""
         rgb = _pad_even(rgb)
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        frame.pts = self._count
+        seconds = self._count / self._fps if time is None else time
+        pts = max(self._last_pts + 1, int(round(seconds / self._time_base)))
+        frame.pts = pts
         frame.time_base = self._time_base
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
         self._count += 1
+        self._last_pts = pts
         if self._audio:
-            self._audio.copy_until(self._count * float(self._time_base))
+            self._audio.copy_until(float(pts * self._time_base) + float(1 / self._fps))
 
     def close(self) -> None:
         for packet in self._stream.encode():

@@ -49,7 +49,7 @@ class Stamp:
 
     @staticmethod
     def new(config: ProvenanceConfig) -> "Stamp":
-        payload = Payload(version=packed_version(package_version()), run_id=secrets.randbits(24))
+        payload = Payload(version=packed_version(package_version()), run_id=secrets.randbits(16))
         return Stamp(config, payload, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
     def metadata(self) -> dict[str, str]:
@@ -66,6 +66,12 @@ class FrameMarker:
     def __init__(self, stamp: Stamp):
         self.stamp = stamp
         self._patches: dict[tuple[int, int], LabelPatch] = {}
+
+    def check(self) -> None:
+        """Fail now, before any work, if the label cannot be drawn."""
+        if self.stamp.config.visible_label:
+            render_label(self.stamp.config.label_text, (720, 1280), self.stamp.config.label_corner,
+                         self.stamp.config.label_opacity, self.stamp.config.label_font)
 
     def mark(self, rgb: np.ndarray) -> np.ndarray:
         cfg = self.stamp.config

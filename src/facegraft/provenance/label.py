@@ -31,6 +31,8 @@ def _font_file(text: str, font: str | None) -> str:
     if font:
         if not Path(font).is_file():
             raise FacegraftError(f"label font {font} does not exist")
+        if not _covers(font, text):
+            raise FacegraftError(f"label font {font} cannot draw every character of {text!r}")
         return font
     candidates = [font_manager.findfont("DejaVu Sans")] + sorted(font_manager.findSystemFonts())
     for path in candidates:

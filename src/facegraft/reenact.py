@@ -1,0 +1,357 @@
+"""Reenactment: a still portrait driven by someone else's motion (a driving video or a motion file).
+
+Relative motion by default: the driver's change of pose and expression from its own neutral frame
+is applied to the portrait's own pose and shape, so the portrait keeps its face shape and framing.
+The face is re-rendered from the portrait's own skin on the new geometry; hair, ears and neck follow
+the head; the background stays; eyes follow the driver's gaze; an opened mouth gets the driver's
+mouth interior, brought to the portrait's brightness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fractions
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from facegraft.analysis import Face, FaceTracker, analyze_image, load_face_model, project
+from facegraft.analysis.geometry import euler_from_matrix, matrix_from_euler
+from facegraft.analysis.types import Pose
+from facegraft.config import AnalysisConfig, ProvenanceConfig, VideoConfig
+from facegraft.errors import FacegraftError
+from facegraft.generate.profile import build_profile
+from facegraft.generate.regions import INNER_LIPS, LEFT_EYE, OPENINGS, RIGHT_EYE
+from facegraft.generate.render import RenderedFace, render_face
+from facegraft.generate.warp import Portrait, head_maps, prepare_portrait, warp_portrait
+from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image
+from facegraft.io.motion import read_motion
+from facegraft.provenance import FrameMarker, Stamp, require_consent
+from facegraft.refine.blend import feather, multiband_blend
+
+HOLD_SECONDS = 0.5  # a driver face that vanishes is held this long, then eased back to neutral
+EASE_SECONDS = 0.5
+NEUTRAL_SEARCH_SECONDS = 3.0  # the automatic neutral frame is looked for in the first seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class ReenactSettings:
+    absolute: bool = False  # apply the driver's head rotation directly instead of its change
+    driver_neutral: int | None = None  # driver frame to treat as neutral (default: found automatically)
+    analysis: AnalysisConfig = AnalysisConfig(max_faces=1)
+    video: VideoConfig = VideoConfig()
+    provenance: ProvenanceConfig = ProvenanceConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class DriverState:
+    """The driver's motion in one frame (None fields: no face in that frame)."""
+
+    index: int
+    time: float
+    rotation: np.ndarray | None  # 3x3, canonical -> viewer
+    position: np.ndarray | None  # (tx, ty) pixels
+    scale: float | None
+    offsets: np.ndarray | None  # (478, 3) expression offsets, canonical units
+    gaze: np.ndarray | None  # (gaze_x, gaze_y)
+    lips: np.ndarray | None  # (len(INNER_LIPS), 2) inner-lip ring in driver pixels (video drivers only)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReenactSummary:
+    output: Path
+    frames: int
+    frames_with_driver_face: int
+    neutral_frame: int
+    seconds: float
+
+
+def _state_from_face(index: int, t: float, face: Face) -> DriverState:
+    return DriverState(index, t, face.pose.rotation, np.array([face.pose.tx, face.pose.ty]), face.pose.scale,
+                       face.expression.offsets.astype(np.float32),
+                       np.array([face.expression.named["gaze_x"], face.expression.named["gaze_y"]]),
+                       face.landmarks[INNER_LIPS, :2].astype(np.float32))
+
+
+def states_from_video(path: Path, config: AnalysisConfig, progress: bool) -> tuple[list[DriverState], object]:
+    states = []
+    with VideoReader(path) as reader, FaceTracker(config) as tracker:
+        bar = tqdm(total=reader.info.frame_count or None, unit="frame", file=sys.stderr, disable=not progress,
+                   desc="driver", leave=False)
+        followed: int | None = None
+        for frame in reader:
+            faces = tracker.update(frame.rgb, frame.time)
+            face = next((f for f in faces if f.track == followed), None) or (max(faces, key=lambda f: f.pose.scale)
+                                                                            if faces else None)
+            followed = face.track if face is not None else followed
+            states.append(_state_from_face(frame.index, frame.time, face) if face is not None
+                          else DriverState(frame.index, frame.time, None, None, None, None, None, None))
+            bar.update(1)
+        bar.close()
+        info = reader.info
+    return states, info
+
+
+def states_from_motion(path: Path) -> tuple[list[DriverState], fractions.Fraction]:
+    records = read_motion(path)
+    if not records:
+        raise FacegraftError(f"{path}: the motion file has no face records")
+    model = load_face_model()
+    basis = model.basis.reshape(len(model.basis), -1)
+    track = max({r["track"] for r in records}, key=lambda t: sum(r["track"] == t for r in records))
+    by_frame = {r["frame"]: r for r in records if r["track"] == track}
+    last = max(by_frame)
+    times = {r["frame"]: r["time"] for r in records}
+    states = []
+    for index in range(last + 1):
+        r = by_frame.get(index)
+        t = times.get(index, index / 30.0)
+        if r is None:
+            states.append(DriverState(index, t, None, None, None, None, None, None))
+            continue
+        vector = np.asarray(r["expression_vector"], np.float64)
+        if len(vector) != len(basis):
+            raise FacegraftError(f"{path}: expression vectors have {len(vector)} numbers, this facegraft expects "
+                                 f"{len(basis)}: the file was made with a different face model")
+        offsets = np.zeros((478, 3), np.float32)
+        offsets[:468] = (vector @ basis).reshape(468, 3)
+        p = r["pose"]
+        states.append(DriverState(index, t, matrix_from_euler(p["pitch"], p["yaw"], p["roll"]),
+                                  np.array([p["tx"], p["ty"]]), float(p["scale"]), offsets,
+                                  np.array([r["expression"].get("gaze_x", 0.0), r["expression"].get("gaze_y", 0.0)]),
+                                  None))
+    fps = _fps_from_times([s.time for s in states])
+    return states, fps
+
+
+def _fps_from_times(times: list[float]) -> fractions.Fraction:
+    steps = np.diff(times)
+    steps = steps[steps > 0]
+    if len(steps) == 0:
+        return fractions.Fraction(30, 1)
+    return fractions.Fraction(1.0 / float(np.median(steps))).limit_denominator(1001)
+
+
+def choose_neutral(states: list[DriverState], fps: float, requested: int | None) -> int:
+    """The driver frame with the least expression (mouth shut, eyes open) early in the clip."""
+    if requested is not None:
+        if not 0 <= requested < len(states) or states[requested].offsets is None:
+            raise FacegraftError(f"--driver-neutral {requested}: the driver has no face in that frame")
+        return requested
+    window = [s for s in states[: max(1, int(NEUTRAL_SEARCH_SECONDS * fps))] if s.offsets is not None]
+    window = window or [s for s in states if s.offsets is not None]
+    if not window:
+        raise FacegraftError("no face found in the driver")
+    model = load_face_model()
+    basis = model.basis.reshape(len(model.basis), -1)
+    energy = [float(np.sum((basis @ s.offsets[:468].reshape(-1)) ** 2)) for s in window]
+    return window[int(np.argmin(energy))].index
+
+
+class _Motion:
+    """Turns each driver state into the portrait's shape and pose, holding and easing over gaps."""
+
+    def __init__(self, portrait_face: Face, neutral: DriverState, absolute: bool):
+        self.face = portrait_face
+        self.neutral = neutral
+        self.absolute = absolute
+        self._last: tuple | None = None
+        self._missing_since: float | None = None
+
+    def at(self, state: DriverState) -> tuple[np.ndarray, Pose, np.ndarray]:
+        if state.offsets is not None:
+            self._missing_since = None
+            self._last = self._delta(state)
+            return self._apply(*self._last, amount=1.0)
+        if self._last is None:
+            return self._apply(*self._zero(), amount=0.0)
+        if self._missing_since is None:
+            self._missing_since = state.time
+        gone = state.time - self._missing_since
+        amount = 1.0 if gone <= HOLD_SECONDS else float(np.exp(-(gone - HOLD_SECONDS) / EASE_SECONDS))
+        return self._apply(*self._last, amount=amount)
+
+    def _zero(self):
+        return np.eye(3), np.zeros(2), 1.0, np.zeros((478, 3)), np.zeros(2)
+
+    def _delta(self, s: DriverState):
+        n = self.neutral
+        rotation = s.rotation @ n.rotation.T
+        move = (s.position - n.position) * (self.face.pose.scale / n.scale)
+        return rotation, move, s.scale / n.scale, s.offsets - n.offsets, s.gaze - n.gaze
+
+    def _apply(self, rotation, move, zoom, offsets, gaze, amount: float):
+        p = self.face.pose
+        if amount < 1.0:  # ease toward neutral through the rotation's angles
+            rotation = matrix_from_euler(*(amount * np.array(euler_from_matrix(rotation))))
+            move, zoom, offsets, gaze = move * amount, 1 + (zoom - 1) * amount, offsets * amount, gaze * amount
+        base = self.neutral.rotation if self.absolute else None
+        new_rot = (rotation @ base) if base is not None else rotation @ p.rotation
+        pitch, yaw, roll = euler_from_matrix(new_rot)
+        scale = p.scale * zoom
+        pose = Pose(pitch, yaw, roll, p.tx + move[0], p.ty + move[1], p.tz * p.scale / scale, scale)
+        return self.face.shape + offsets, pose, gaze
+
+
+def reenact(source: str | Path, driver: str | Path, output: str | Path, settings: ReenactSettings = ReenactSettings(),
+            progress: bool = False) -> ReenactSummary:
+    require_consent(settings.provenance)
+    source, driver, output = Path(source), Path(driver), Path(output)
+    started = time.perf_counter()
+    if output.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+        raise FacegraftError(f"{output}: a reenactment is a video: end the output in .mp4, .mov or .mkv")
+    portrait_rgb = read_image(source)
+    faces = analyze_image(portrait_rgb)
+    if not faces:
+        raise FacegraftError(f"{source}: no face mesh could be fitted to the portrait")
+    face = faces[0]
+    if driver.suffix.lower() in (".jsonl", ".csv"):
+        states, fps = states_from_motion(driver)
+        audio = None
+    else:
+        if probe(driver) is not MediaKind.VIDEO:
+            raise FacegraftError(f"{driver}: the driver must be a video or a motion file (.jsonl, .csv)")
+        states, info = states_from_video(driver, settings.analysis, progress)
+        fps, audio = info.fps, (driver if info.has_audio else None)
+    neutral = choose_neutral(states, float(fps), settings.driver_neutral)
+    engine = _Reenactor(portrait_rgb, face, source.name, states[neutral], settings)
+    marker = FrameMarker(Stamp.new(settings.provenance))
+    marker.check()
+    frames = _driver_images(driver, len(states)) if audio is not None or driver.suffix.lower() not in (".jsonl", ".csv") else None
+    h, w = portrait_rgb.shape[:2]
+    meta = marker.stamp.metadata()
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_output(output, (source, driver)))
+        writer = stack.enter_context(VideoWriter(tmp, w, h, fps, codec=settings.video.encoder, crf=settings.video.quality,
+                                                 preset=settings.video.speed, audio_from=audio,
+                                                 metadata={"comment": meta["Description"], "encoder": meta["Software"]}))
+        bar = stack.enter_context(tqdm(total=len(states), unit="frame", file=sys.stderr, disable=not progress,
+                                       desc="reenact", leave=False))
+        for state in states:
+            driver_rgb = next(frames) if frames is not None else None
+            writer.write(marker.mark(engine.frame(state, driver_rgb)), state.time)
+            bar.update(1)
+    found = sum(s.offsets is not None for s in states)
+    return ReenactSummary(output, len(states), found, neutral, time.perf_counter() - started)
+
+
+def _driver_images(path: Path, count: int) -> Iterator[np.ndarray | None]:
+    with VideoReader(path) as reader:
+        for frame in reader:
+            yield frame.rgb
+    while True:
+        yield None
+
+
+class _Reenactor:
+    def __init__(self, rgb: np.ndarray, face: Face, name: str, neutral: DriverState, settings: ReenactSettings):
+        self.rgb = rgb
+        self.face = face
+        self.portrait: Portrait = prepare_portrait(rgb, face.landmarks)
+        self.profile = build_profile([(rgb, name)])
+        self.motion = _Motion(face, neutral, settings.absolute)
+        self.neutral = neutral
+        self.rigid = load_face_model().rigid
+        self.lip_area = _ring_area(face.landmarks[INNER_LIPS, :2])
+        self.skin_l = _mean_lightness(rgb, face)
+
+    def frame(self, state: DriverState, driver_rgb: np.ndarray | None) -> np.ndarray:
+        shape, pose, gaze = self.motion.at(state)
+        moved = dataclasses.replace(self.face, shape=shape, pose=pose)
+        points = project(shape, pose)
+        motion, _ = cv2.estimateAffinePartial2D(self.face.landmarks[self.rigid, :2], points[self.rigid, :2])
+        if motion is None:
+            motion = np.float64([[1, 0, 0], [0, 1, 0]])
+        map_x, map_y, uncovered = head_maps(self.portrait, motion)
+        _shift_irises(map_x, map_y, points, gaze)
+        base = warp_portrait(self.portrait, map_x, map_y, uncovered)
+        rendered = render_face(self.profile, moved, base.shape[:2], shape_transfer=0.0, max_side=320)
+        if rendered is None:
+            return base
+        out = _paste_face(base, rendered, pose.scale)
+        _fill_mouth(out, points, state, driver_rgb, self.lip_area, self.skin_l)
+        return out
+
+
+def _ring_area(ring: np.ndarray) -> float:
+    return float(abs(cv2.contourArea(ring.astype(np.float32))))
+
+
+def _mean_lightness(rgb: np.ndarray, face: Face) -> float:
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(face.landmarks[[50, 280, 101, 330, 118, 347], :2]).astype(np.int32)), 1)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    return float(lab[..., 0][mask > 0].mean()) if mask.any() else 128.0
+
+
+def _shift_irises(map_x: np.ndarray, map_y: np.ndarray, points: np.ndarray, gaze: np.ndarray) -> None:
+    """Move the eye content inside each opening by the driver's change of gaze."""
+    if not np.any(gaze):
+        return
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        eye = points[ring, :2]
+        width = float(np.linalg.norm(eye[0] - eye[8]))
+        mask = np.zeros(map_x.shape, np.float32)
+        cv2.fillPoly(mask, [np.round(eye).astype(np.int32)], 1.0)
+        mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, width * 0.05))
+        # x toward the subject's left is the image's right in a frontal view; y up is image up.
+        map_x -= mask * float(gaze[0]) * width
+        map_y += mask * float(gaze[1]) * width
+
+
+def _paste_face(base: np.ndarray, rendered: RenderedFace, scale: float) -> np.ndarray:
+    face_px = 2.2 * scale
+    x0, y0, x1, y1 = rendered.window
+    m = int(face_px * 0.2)
+    X0, Y0, X1, Y1 = max(0, x0 - m), max(0, y0 - m), min(base.shape[1], x1 + m), min(base.shape[0], y1 + m)
+    region = base[Y0:Y1, X0:X1]
+    canvas = region.copy()
+    covered = np.zeros(region.shape[:2], bool)
+    weight = np.zeros(region.shape[:2], np.float32)
+    view = (slice(y0 - Y0, y1 - Y0), slice(x0 - X0, x1 - X0))
+    cv2.copyTo(rendered.rgb, rendered.covered.view(np.uint8), canvas[view])
+    covered[view] = rendered.covered
+    weight[view] = rendered.weight
+    openings = np.zeros(region.shape[:2], np.uint8)
+    pts = rendered.points - (X0, Y0)
+    cv2.fillPoly(openings, [np.round(pts[ring]).astype(np.int32) for ring in OPENINGS], 1)
+    alpha = feather(covered | (openings > 0), erode_px=0.03 * face_px, blur_px=0.06 * face_px)
+    alpha *= 1.0 - cv2.GaussianBlur(openings.astype(np.float32), (0, 0), max(0.7, 0.006 * face_px))
+    alpha *= cv2.GaussianBlur(weight, (0, 0), max(1.0, 0.02 * face_px))
+    out = base.copy()
+    out[Y0:Y1, X0:X1] = multiband_blend(region, canvas, alpha)
+    return out
+
+
+def _fill_mouth(out: np.ndarray, points: np.ndarray, state: DriverState, driver_rgb: np.ndarray | None,
+                portrait_area: float, skin_l: float) -> None:
+    """Give an opened mouth an inside: the driver's own (teeth, tongue), or a dark cavity."""
+    ring = points[INNER_LIPS, :2].astype(np.float32)
+    area = _ring_area(ring)
+    if area <= portrait_area * 1.3 + 4.0:
+        return  # not opened wider than the portrait's own mouth: the portrait's pixels are right
+    mask = np.zeros(out.shape[:2], np.float32)
+    cv2.fillPoly(mask, [np.round(ring).astype(np.int32)], 1.0)
+    mask = cv2.GaussianBlur(mask, (0, 0), 0.8)[..., None]
+    inside = _driver_mouth(out.shape, ring, state, driver_rgb, skin_l)
+    out[:] = (out * (1.0 - mask) + inside * mask + 0.5).astype(np.uint8)
+
+
+def _driver_mouth(shape, ring, state: DriverState, driver_rgb, skin_l: float) -> np.ndarray:
+    if driver_rgb is not None and state.lips is not None:
+        matrix, _ = cv2.estimateAffine2D(state.lips, ring)
+        if matrix is not None:
+            inside = cv2.warpAffine(driver_rgb, matrix, (shape[1], shape[0]), flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+            # Bring the driver's mouth to the portrait's brightness (teeth stay teeth-coloured).
+            driver_l = cv2.cvtColor(driver_rgb, cv2.COLOR_RGB2Lab)[..., 0].mean()
+            return np.clip(inside * (skin_l / max(driver_l, 1.0)) ** 0.5, 0, 255)
+    cavity = np.zeros(shape, np.float32)
+    cavity[..., :] = (60, 22, 24)  # a dark, warm mouth cavity
+    return cavity

@@ -1,0 +1,238 @@
+"""`facegraft eval` on real media: each metric must tell a good swap from a broken one.
+
+One real swap of carphone (preset fast) is compared with outputs broken on purpose: the
+unmodified target, the swap with frozen geometry, with shuffled frames, and hard-pasted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from facegraft import FacegraftError, analyze, media
+from facegraft.api import Settings, swap
+from facegraft.config import ProvenanceConfig, preset
+from facegraft.evaluate import EvalConfig, Evaluation, evaluate, to_json, write_json, write_report
+from facegraft.evaluate.command import add_eval_parser
+from facegraft.generate.regions import FACE_OVAL
+from facegraft.io import VideoReader, VideoWriter
+
+SOURCE = "0-f15-hao-ph.jpg"  # a woman; the target is a man
+TARGET = "carphone_pristine.mp4"  # 176x144, 120 frames: talking, two blinks, a wide-open mouth
+IDENTITY = EvalConfig(identity_frames=12)
+CHEAP = EvalConfig(identity_frames=2)  # outputs judged on motion, time or seams: few descriptors
+SECTIONS = ("identity", "motion", "temporal", "blending", "coverage")
+
+
+def target() -> Path:
+    return media.path(TARGET)
+
+
+def source() -> Path:
+    return media.path(SOURCE)
+
+
+def frames_of(path: Path) -> Iterator[np.ndarray]:
+    with VideoReader(path) as reader:
+        for frame in reader:
+            yield frame.rgb
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray]) -> Path:
+    with VideoReader(target()) as reader:
+        info = reader.info
+    with VideoWriter(path, info.width, info.height, info.fps) as writer:
+        for rgb in frames:
+            writer.write(rgb)
+    return path
+
+
+def oval_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[FACE_OVAL, :2]).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def hard_paste(swapped: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """The swap's face cut out along the face outline with no feathering, 20 levels brighter, over the target.
+
+    The outline comes from the default (smoothed) analysis, not the one eval uses, so the test
+    does not hand the metric its own boundary.
+    """
+    for analysed, out in zip(analyze(target()), swapped):
+        rgb = analysed.frame.rgb
+        if not analysed.faces:
+            yield rgb
+            continue
+        face = max(analysed.faces, key=lambda f: f.box[2] - f.box[0])
+        mask = oval_mask(face.landmarks, rgb.shape)[..., None]
+        yield np.where(mask, np.clip(out.astype(np.int16) + 20, 0, 255).astype(np.uint8), rgb)
+
+
+def agg(evaluation: Evaluation, section: str, *path: str) -> float:
+    value = evaluation.sections()[section].aggregate
+    for key in path:
+        value = value[key]
+    assert value is not None, f"{section}.{'.'.join(path)} was not measured"
+    return float(value)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("eval")
+
+
+@pytest.fixture(scope="module")
+def swapped(work: Path) -> Path:
+    settings = Settings(swap=preset("fast"), provenance=ProvenanceConfig(consent=True))
+    return swap([source()], target(), work / "swap.mp4", settings).output
+
+
+@pytest.fixture(scope="module")
+def real(swapped: Path) -> Evaluation:
+    return evaluate([source()], target(), swapped, IDENTITY)
+
+
+@pytest.fixture(scope="module")
+def unmodified(work: Path) -> Evaluation:
+    # Re-encoded like a swap output would be, so compression alone cannot tell them apart.
+    copy = write_video(work / "copy.mp4", frames_of(target()))
+    return evaluate([source()], target(), copy, IDENTITY)
+
+
+def test_unmodified_target_has_no_identity_transfer(unmodified: Evaluation) -> None:
+    assert agg(unmodified, "identity", "transfer_rate") <= 0.05
+    assert agg(unmodified, "identity", "distance_to_target", "median") < 0.35
+    assert agg(unmodified, "coverage", "missed_rate") >= 0.9
+
+
+def test_real_swap_transfers_identity(real: Evaluation, unmodified: Evaluation) -> None:
+    assert agg(real, "identity", "transfer_rate") >= agg(unmodified, "identity", "transfer_rate") + 0.15
+    distance = ("identity", "distance_to_source", "median")
+    assert agg(real, *distance) < agg(unmodified, *distance) - 0.1
+    assert agg(real, "coverage", "missed_rate") <= 0.1
+    # The swap keeps the target's motion: blinks and speech come through.
+    assert agg(real, "motion", "jaw_open_correlation") > 0.8
+
+
+def test_frozen_geometry_scores_worse_on_motion(work: Path, swapped: Path, real: Evaluation) -> None:
+    first = next(frames_of(swapped))
+    frozen = write_video(work / "frozen.mp4", (first for _ in frames_of(target())))
+    result = evaluate([source()], target(), frozen, CHEAP)
+    assert agg(result, "motion", "jaw_open_correlation") < agg(real, "motion", "jaw_open_correlation") - 0.4
+    assert agg(result, "motion", "eye_open_left_correlation") < agg(real, "motion", "eye_open_left_correlation") - 0.3
+    assert agg(result, "motion", "pose_error_mean") > agg(real, "motion", "pose_error_mean") + 1.0
+    assert agg(result, "motion", "mouth_nme", "mean") > 1.5 * agg(real, "motion", "mouth_nme", "mean")
+
+
+def test_shuffled_frames_score_worse_on_temporal_stability(work: Path, swapped: Path, real: Evaluation) -> None:
+    frames = list(frames_of(swapped))
+    order = np.random.default_rng(4).permutation(len(frames))
+    shuffled = write_video(work / "shuffled.mp4", (frames[i] for i in order))
+    result = evaluate([source()], target(), shuffled, CHEAP)
+    assert agg(result, "temporal", "flicker_excess", "mean") > agg(real, "temporal", "flicker_excess", "mean") + 2.0
+    assert agg(result, "temporal", "jitter_ratio") > 2 * agg(real, "temporal", "jitter_ratio")
+    assert 0.7 < agg(real, "temporal", "jitter_ratio") < 1.5
+
+
+def test_hard_paste_scores_worse_on_seams(work: Path, swapped: Path, real: Evaluation) -> None:
+    pasted = write_video(work / "hard.mp4", hard_paste(frames_of(swapped)))
+    result = evaluate([source()], target(), pasted, CHEAP)
+    assert agg(result, "blending", "seam_ratio", "median") > 2 * agg(real, "blending", "seam_ratio", "median")
+    assert agg(result, "blending", "seam_contrast", "median") > 2 * agg(real, "blending", "seam_contrast", "median")
+    # Brighter skin is also further from the target's tone.
+    assert agg(result, "blending", "skin_delta_e", "median") > agg(real, "blending", "skin_delta_e", "median")
+
+
+def test_json_has_the_documented_sections(real: Evaluation, work: Path) -> None:
+    path = write_json(real, work / "metrics.json")
+    doc = json.loads(path.read_text())
+    for name in SECTIONS:
+        assert set(doc[name]) == {"aggregate", "per_frame"}
+        assert isinstance(doc[name]["aggregate"], dict) and isinstance(doc[name]["per_frame"], list)
+    assert "speed" not in doc
+    assert 0.0 <= doc["identity"]["aggregate"]["transfer_rate"] <= 1.0
+    assert len(doc["motion"]["per_frame"]) == doc["inputs"]["frames"] == 120
+    assert {"distance_to_source", "distance_to_target", "transferred"} <= set(doc["identity"]["per_frame"][0])
+    for key in ("pitch_error", "yaw_error", "roll_error"):
+        assert set(doc["motion"]["aggregate"][key]) == {"mean", "median", "p10", "p90"}
+    for key in ("eye_open_left_correlation", "eye_open_right_correlation", "jaw_open_correlation",
+                "eye_nme", "mouth_nme"):
+        assert key in doc["motion"]["aggregate"]
+    assert {"flicker_excess", "jitter_ratio"} <= set(doc["temporal"]["aggregate"])
+    assert {"seam_ratio", "skin_delta_e"} <= set(doc["blending"]["aggregate"])
+    assert "missed_rate" in doc["coverage"]["aggregate"]
+    assert to_json(real) == doc
+
+
+def test_html_report_is_one_self_contained_file(real: Evaluation, work: Path) -> None:
+    page = write_report(real, work / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert page.count('<img alt="identity') == 3 and page.count('<img alt="motion') == 3  # best, median, worst
+    assert page.count('src="data:image/png;base64,') >= 6 + 5  # strips and plots
+    assert "identity transfer rate" in page
+    # Nothing is fetched: no external links, scripts or stylesheets.
+    for outside in ("http://", "https://", "<script", "<link"):
+        assert outside not in page
+
+
+def test_cli_runs_the_swap_and_writes_both_files(tmp_path: Path, capsys) -> None:
+    parser = argparse.ArgumentParser()
+    add_eval_parser(parser.add_subparsers())
+    out = tmp_path / "nested" / "swap.jpg"
+    args = parser.parse_args(["eval", "--run", "--consent", "--preset", "fast", "--source", SOURCE,
+                              "--target", "single_face.jpg", "--output", str(out), "--json", str(tmp_path / "m.json"),
+                              "--report", str(tmp_path / "r.html"), "--identity-frames", "1", "--quiet"])
+    assert args.func(args) == 0
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert set(SECTIONS) | {"speed"} <= set(doc)
+    assert doc["speed"]["aggregate"]["frames"] == 1 and doc["speed"]["aggregate"]["seconds"] > 0
+    assert doc["identity"]["aggregate"]["transfer_rate"] == 1.0  # a sharp photo swaps cleanly
+    assert doc["coverage"]["aggregate"]["missed_rate"] == 0.0
+    assert out.is_file() and "data:image/png;base64," in (tmp_path / "r.html").read_text()
+
+
+def one_line_error(call) -> str:
+    with pytest.raises(FacegraftError) as info:
+        call()
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_missing_output_is_a_one_line_error(tmp_path: Path) -> None:
+    message = one_line_error(lambda: evaluate([source()], target(), tmp_path / "nothing.mp4"))
+    assert "nothing.mp4" in message and "no such file" in message
+
+
+def test_mismatched_frame_count_is_a_one_line_error(tmp_path: Path) -> None:
+    short = write_video(tmp_path / "short.mp4", (rgb for _, rgb in zip(range(30), frames_of(target()))))
+    message = one_line_error(lambda: evaluate([source()], target(), short))
+    assert "30 frames" in message and "120" in message
+
+
+def test_a_few_frames_short_is_caught_while_streaming(tmp_path: Path) -> None:
+    # Headers may miscount by a frame or two, so a small difference only shows in decoding.
+    clip = write_video(tmp_path / "clip.mp4", (rgb for _, rgb in zip(range(12), frames_of(target()))))
+    short = write_video(tmp_path / "short.mp4", (rgb for _, rgb in zip(range(11), frames_of(target()))))
+    message = one_line_error(lambda: evaluate([source()], clip, short, CHEAP))
+    assert "short.mp4 has 11 frames" in message
+
+
+def test_image_against_video_is_a_one_line_error() -> None:
+    message = one_line_error(lambda: evaluate([source()], target(), media.path("single_face.jpg")))
+    assert "image" in message
+
+
+def test_run_without_consent_is_refused(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_eval_parser(parser.add_subparsers())
+    args = parser.parse_args(["eval", "--run", "-s", SOURCE, "-t", "single_face.jpg", "-o", str(tmp_path / "x.jpg")])
+    assert "consent" in one_line_error(lambda: args.func(args))
+    assert not (tmp_path / "x.jpg").exists()

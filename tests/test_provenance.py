@@ -1,0 +1,786 @@
+"""Provenance, consent and privacy (issue 5), on the real sample media.
+
+- the invisible watermark: invisible by PSNR, read back exactly, and still found after JPEG 70,
+  half-size downscales and H.264 re-encodes at CRF 32; never found on unmarked media;
+- `facegraft verify` and its exit codes; the visible label; the "AI-generated" metadata;
+- consent is required before any work; no network access; no temporary files left behind.
+
+The expensive run (a CLI swap of single_face.mp4) happens once per module in a fixture. The
+figures in the comments were measured on the development container (2 cores); run with
+`pytest -s` to see the `MEASURE` lines each test prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+import facegraft
+import facegraft.api
+from facegraft import media
+from facegraft.api import Settings, swap
+from facegraft.cli import main
+from facegraft.config import ProvenanceConfig, preset
+from facegraft.errors import FacegraftError
+from facegraft.io import VideoReader, VideoWriter, read_image
+from facegraft.provenance import CONSENT_TEXT, FrameMarker, Stamp
+from facegraft.provenance.verify import verify
+from facegraft.provenance.watermark import Payload, embed, grid_for, read
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("facegraft")
+SOURCE = "astronaut.png"
+PAYLOAD = Payload(version=0x01, run_id=0xBEEF)
+# Photos the watermark must survive on: the sample photos plus real photos from scikit-image.
+PHOTOS = ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg", "45-m7-di-ph.jpg", "sk:coffee", "sk:chelsea",
+          "sk:rocket", "sk:camera")
+MIN_PSNR = 40.0  # dB, the issue's bound for "not visible"
+# Outside the label and the face, a swap output differs from its target only by the watermark (and,
+# for video, by the H.264 coding): measured mean |diff| 1.5-1.8 grey levels on single_face.mp4.
+UNTOUCHED_MEAN = 3.0
+# Inside the corner that holds the label: measured mean |diff| 13-16 over the whole corner region.
+LABELLED_MEAN = 8.0
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def measure(*parts) -> None:
+    print("MEASURE", *parts)
+
+
+def run_captured(*argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def visible_lines(text: str) -> list[str]:
+    """What a terminal shows: a carriage return (a progress bar redrawing) overwrites the line."""
+    lines = [line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")]
+    return [line for line in lines if line]
+
+
+def assert_one_line_error(code: int, err: str, expected_code: int = 1) -> str:
+    assert code == expected_code, err
+    assert "Traceback" not in err
+    lines = visible_lines(err)
+    assert len(lines) == 1, err
+    assert lines[0].startswith("facegraft: error:"), err
+    return lines[0]
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temporary files of atomic outputs (".<stem>.<random>.part<suffix>")."""
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") and ".part" in p.name)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / mse)) if mse > 0 else float("inf")
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float64)
+
+
+def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def half(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    return cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+
+
+@functools.cache
+def photo(name: str) -> np.ndarray:
+    if name.startswith("sk:"):
+        rgb = getattr(skimage.data, name[3:])()
+        if rgb.ndim == 2:
+            rgb = np.stack([rgb] * 3, axis=-1)
+        rgb = np.ascontiguousarray(rgb[..., :3].astype(np.uint8))
+    else:
+        rgb = read_image(media.path(name))
+    rgb.setflags(write=False)
+    return rgb
+
+
+def video_frames(path: Path, indices=None) -> list[np.ndarray]:
+    with VideoReader(path) as reader:
+        return [f.rgb for f in reader if indices is None or f.index in indices]
+
+
+def spread(path: Path, count: int) -> list[np.ndarray]:
+    """`count` frames spread evenly over the clip, first and last included."""
+    frames = video_frames(path)  # the container's frame count can be off by a few (no_face.mp4: 98 for 95)
+    return [frames[i] for i in np.linspace(0, len(frames) - 1, count).round().astype(int)]
+
+
+def reencode(src: Path, dst: Path, crf: int, scale: int = 1, preset_name: str = "veryfast") -> Path:
+    """Decode `src` and encode it again with facegraft's writer (optionally downscaled by `scale`)."""
+    with VideoReader(src) as reader:
+        w, h = reader.info.width // scale, reader.info.height // scale
+        with VideoWriter(dst, w, h, reader.info.fps, crf=crf, preset=preset_name) as writer:
+            for frame in reader:
+                writer.write(frame.rgb if scale == 1 else cv2.resize(frame.rgb, (w, h), interpolation=cv2.INTER_AREA))
+    return dst
+
+
+def reencode_pyav_default(src: Path, dst: Path, crf: int) -> Path:
+    """What a user's own PyAV script does: libx264 with only a CRF, i.e. x264's default preset (medium)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        stream = out.add_stream("libx264", rate=vin.average_rate)
+        stream.width, stream.height = vin.codec_context.width, vin.codec_context.height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf)}
+        for frame in inp.decode(vin):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dst
+
+
+def corner_region(shape: tuple[int, ...], corner: str) -> tuple[slice, slice]:
+    """The corner of a frame where a label would be: 30% of the width, 12% of the height."""
+    h, w = shape[:2]
+    rh, rw = int(h * 0.12), int(w * 0.30)
+    rows = slice(h - rh, h) if corner.startswith("bottom") else slice(0, rh)
+    cols = slice(w - rw, w) if corner.endswith("right") else slice(0, rw)
+    return rows, cols
+
+
+def region_diff(a: np.ndarray, b: np.ndarray, corner: str) -> float:
+    rows, cols = corner_region(a.shape, corner)
+    return float(np.abs(a[rows, cols].astype(int) - b[rows, cols].astype(int)).mean())
+
+
+def assert_verified(verdict, what: str, min_share: float = 0.5) -> None:
+    measure(f"{what}: found={verdict.found} frames_marked={verdict.frames_marked}/{verdict.frames_checked} "
+            f"confidence={verdict.confidence:.3f} bit_agreement={verdict.reading.confidence:.3f} "
+            f"strength={verdict.reading.strength:.3f}")
+    assert verdict.found, what
+    assert verdict.reading.payload is not None and verdict.reading.payload.to_bytes()[:1] == b"\xfa"
+    assert verdict.frames_checked >= 20, what
+    assert verdict.frames_marked >= min_share * verdict.frames_checked, what
+
+
+@contextlib.contextmanager
+def spy_on_temp_files(monkeypatch):
+    """Records the temporary paths facegraft.api writes outputs to (to prove a test reached that point)."""
+    original = facegraft.api.atomic_output
+    seen: list[Path] = []
+
+    @contextlib.contextmanager
+    def recording(path, inputs=()):
+        with original(path, inputs) as tmp:
+            seen.append(Path(tmp))
+            yield tmp
+
+    monkeypatch.setattr(facegraft.api, "atomic_output", recording)
+    yield seen
+
+
+# --- module fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("provenance")
+
+
+@pytest.fixture(scope="module")
+def swapped_video(workdir) -> Path:
+    """`facegraft swap --consent` of single_face.mp4 with the default label (fast preset)."""
+    out = workdir / "swapped.mp4"
+    code, stdout, stderr = run_captured("swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+                                        "-t", media.path("single_face.mp4"), "-o", out)
+    assert code == 0, stderr
+    assert out.is_file() and leftovers(workdir) == []
+    return out
+
+
+@pytest.fixture(scope="module")
+def image_outputs(workdir) -> dict[str, Path]:
+    """CLI image swaps of single_face.jpg: default label (PNG), no label (PNG), top-left label (JPEG)."""
+    target = media.path("single_face.jpg")
+    runs = {"default.png": (), "nolabel.png": ("--no-visible-label",),
+            "topleft.jpg": ("--label-corner", "top-left")}
+    outputs = {}
+    for name, extra in runs.items():
+        out = workdir / name
+        code, _, stderr = run_captured("swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+                                       "-t", target, "-o", out, *extra)
+        assert code == 0, (name, stderr)
+        outputs[name] = out
+    return outputs
+
+
+# --- 1. the watermark on images --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_image_watermark_invisible_exact_and_robust(name) -> None:
+    rgb = photo(name)
+    marked = embed(rgb, PAYLOAD)
+    assert marked.shape == rgb.shape and marked.dtype == np.uint8
+    value = psnr(rgb, marked)
+    readings = {"clean": read(marked), "jpeg70": read(jpeg(marked, 70)), "half": read(half(marked)),
+                "half+jpeg70": read(jpeg(half(marked), 70))}
+    measure(f"{name} {rgb.shape[1]}x{rgb.shape[0]}: PSNR {value:.2f} dB; " + "; ".join(
+        f"{k}: ok={r.payload == PAYLOAD} conf={r.confidence:.3f} strength={r.strength:.3f}" for k, r in readings.items()))
+    assert value >= MIN_PSNR
+    assert not np.array_equal(rgb, marked)
+    for what, reading in readings.items():
+        assert reading.payload == PAYLOAD, what
+        assert reading.confidence >= 0.9, what
+    assert read(rgb).payload is None  # the unmarked photo itself reads as nothing
+
+
+def test_payload_round_trip_keeps_marker_version_and_run() -> None:
+    for payload in (Payload(0, 0), Payload(0x01, 0xBEEF), Payload(0xFF, 0xFFFF)):
+        assert Payload.from_bytes(payload.to_bytes()) == payload
+        assert read(embed(photo("0-f1-su-ph.jpg"), payload)).payload == payload
+    assert Payload.from_bytes(b"\x00\x01\x02\x03") is None  # without the facegraft marker: not ours
+
+
+def test_every_stamp_payload_survives_the_watermark() -> None:
+    # Stamp.new draws the run id that the metadata names and the watermark carries; they must agree.
+    stamps = [Stamp.new(ProvenanceConfig(consent=True)) for _ in range(32)]
+    for stamp in stamps:
+        carried = Payload.from_bytes(stamp.payload.to_bytes())
+        assert carried == stamp.payload, (hex(stamp.payload.run_id), carried)
+        assert f"run {carried.run_text}" in stamp.metadata()["Description"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "watermark is visible: the 512-grid scheme puts amplitude-90 chips into only 5% of the 8x8 DCT blocks, "
+    "so ~5-10% of 16x16 blocks change by RMS 8-20 grey levels (max |dLuma| 43-68) while 90% are untouched; "
+    "global PSNR stays >= 40 dB but flat areas (white door in single_face.mp4) show blocky patches"))
+@pytest.mark.parametrize("name", ("single_face.jpg", "0-f1-su-ph.jpg", "sk:coffee", "single_face.mp4#36"))
+def test_watermark_does_not_show_on_flat_areas(name) -> None:
+    # PSNR averages the change over the frame; on flat areas the eye sees a few grey levels.
+    if name.endswith("#36"):
+        rgb = video_frames(media.path(name[:-3]), {36})[0]
+    else:
+        rgb = photo(name)
+    before, after = luma(rgb), luma(embed(rgb, PAYLOAD))
+    b = 16
+    h, w = (before.shape[0] // b) * b, (before.shape[1] // b) * b
+    blocks = lambda x: x[:h, :w].reshape(h // b, b, w // b, b)  # noqa: E731
+    flat = blocks(before).std(axis=(1, 3)) < 3.0
+    change = np.sqrt((blocks(after - before) ** 2).mean(axis=(1, 3)))
+    measure(f"{name}: {flat.sum()} flat 16x16 blocks; change RMS there max {change[flat].max():.2f}, "
+            f"share over 3 grey levels {np.mean(change[flat] > 3):.3f}; max |dLuma| {np.abs(after - before).max():.0f}")
+    assert flat.sum() >= 10
+    assert change[flat].max() <= 3.0
+
+
+# --- 2. the watermark on video ---------------------------------------------------------------------
+
+
+def test_swap_output_verifies(swapped_video) -> None:
+    verdict = verify(swapped_video)
+    assert_verified(verdict, "swap output (CRF 20 veryfast)", min_share=0.9)
+    assert verdict.confidence >= 0.9
+
+
+def test_video_watermark_survives_crf32(swapped_video, tmp_path) -> None:
+    attacked = reencode(swapped_video, tmp_path / "crf32.mp4", crf=32)
+    # frames read alone: measured 17-38 of 40 over 42 random run ids (all found); the verdict adds them all up.
+    assert_verified(verify(attacked), "re-encode VideoWriter CRF 32 veryfast", min_share=0.25)
+    assert verify(attacked).reading.payload == verify(swapped_video).reading.payload
+
+
+def test_video_watermark_survives_half_size(swapped_video, tmp_path) -> None:
+    attacked = reencode(swapped_video, tmp_path / "half.mp4", crf=23, scale=2)
+    with VideoReader(attacked) as reader:
+        assert (reader.info.width, reader.info.height) == (320, 180)
+    assert_verified(verify(attacked), "half size 320x180 CRF 23")
+    assert verify(attacked).reading.payload == verify(swapped_video).reading.payload
+
+
+def test_video_watermark_survives_x264_default_preset_crf32(swapped_video, tmp_path) -> None:
+    attacked = reencode_pyav_default(swapped_video, tmp_path / "medium32.mp4", crf=32)
+    assert_verified(verify(attacked), "re-encode PyAV libx264 default preset (medium) CRF 32")
+    assert verify(attacked).reading.payload == verify(swapped_video).reading.payload
+
+
+def carphone_marked() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    frames = video_frames(media.path("carphone_pristine.mp4"))
+    return frames, [embed(f, PAYLOAD) for f in frames]
+
+
+def test_small_frames_use_the_weak_grid() -> None:
+    # The robust scheme needs a short side of at least 288 px; smaller frames (carphone_pristine.mp4
+    # is 176x144) fall back to weak chips everywhere on a 256 grid: invisible and readable losslessly,
+    # but not robust (see the two xfail tests below).
+    assert grid_for(360, 640) == 512 and grid_for(288, 288) == 512
+    assert grid_for(287, 1920) == 256 and grid_for(144, 176) == 256
+    frames, marked = carphone_marked()
+    assert frames[0].shape[:2] == (144, 176)
+    values = [psnr(a, b) for a, b in zip(frames, marked)]
+    alone = sum(read(m).payload == PAYLOAD for m in marked)
+    measure(f"carphone 176x144: PSNR min {min(values):.2f} mean {np.mean(values):.2f}; "
+            f"read alone (lossless) {alone}/{len(frames)}")
+    assert min(values) >= MIN_PSNR
+    assert alone >= 0.75 * len(frames)  # measured 103-113 of 120 frames, depending on the payload
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "small images (short side < 288 px, 256-grid scheme) do not reliably survive JPEG 70: on carphone "
+    "frames (176x144) the payload reads back after JPEG 70 on 2/20 frames for run id 0xBEEF, 4/20 for "
+    "0x0000, 10/20 for 0xFFFF, 16/20 for 0x1234 (lossless: 19-20/20)"))
+def test_small_image_watermark_survives_jpeg70() -> None:
+    _, marked = carphone_marked()
+    sample = marked[::6]
+    after_jpeg = sum(read(jpeg(m, 70)).payload == PAYLOAD for m in sample)
+    measure(f"carphone 176x144 after JPEG 70: {after_jpeg}/{len(sample)}")
+    assert after_jpeg >= 0.9 * len(sample)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "on small video (short side < 288 px, 256-grid scheme) the mark does not survive the swap's own H.264 "
+    "output at the default CRF 20: `facegraft swap` of carphone_pristine.mp4 writes a file that "
+    "`facegraft verify` calls unmarked (exit 1); verify finds it only at CRF <= 15"))
+def test_small_video_output_at_default_quality_verifies(tmp_path) -> None:
+    # Exactly what `swap` writes: every frame through FrameMarker, encoded at the default VideoConfig.
+    from facegraft.config import VideoConfig
+    video = VideoConfig()
+    marker = FrameMarker(Stamp.new(ProvenanceConfig(consent=True)))
+    out = tmp_path / "small.mp4"
+    with VideoReader(media.path("carphone_pristine.mp4")) as reader:
+        with VideoWriter(out, reader.info.width, reader.info.height, reader.info.fps, crf=video.quality,
+                         preset=video.speed) as writer:
+            for frame in reader:
+                writer.write(marker.mark(frame.rgb))
+    assert_verified(verify(out), f"carphone 176x144 marked, CRF {video.quality} {video.speed}")
+
+
+# --- 3. no false positives -------------------------------------------------------------------------
+
+
+UNMARKED_STILLS = ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg",
+                   "45-m7-di-ph.jpg", "sk:coffee", "sk:chelsea", "sk:rocket", "sk:camera", "sk:coins", "sk:moon",
+                   "sk:page", "sk:text", "sk:hubble_deep_field", "sk:immunohistochemistry", "sk:brick", "sk:grass",
+                   "sk:gravel", "sk:clock", "sk:cell")
+UNMARKED_CLIPS = {"no_face.mp4": 6, "face_noface.mov": 6, "single_face.mp4": 5, "carphone_pristine.mp4": 4}
+
+
+def test_unmarked_images_and_frames_read_as_nothing() -> None:
+    items = [(name, photo(name)) for name in UNMARKED_STILLS]
+    for clip, count in UNMARKED_CLIPS.items():
+        items += [(f"{clip}#{i}", f) for i, f in enumerate(spread(media.path(clip), count))]
+    assert len(items) >= 40
+    grids = {grid_for(*rgb.shape[:2]) for _, rgb in items}
+    assert grids == {256, 512}  # both working grids are exercised
+    positives = []
+    for name, rgb in items:
+        for variant, image in (("", rgb), (" jpeg70", jpeg(rgb, 70)), (" half", half(rgb))):
+            reading = read(image)
+            if reading.payload is not None or reading.confidence > 0:
+                positives.append((name + variant, reading))
+    measure(f"false positives: {len(positives)} of {3 * len(items)} reads of {len(items)} unmarked images/frames")
+    assert positives == []
+
+
+@pytest.mark.parametrize("name", ("single_face.mp4", "no_face.mp4", "face_noface.mov", "carphone_pristine.mp4",
+                                  "single_face.jpg", "astronaut.png", "0-f15-hao-ph.jpg"))
+def test_verify_original_samples_not_found(name) -> None:
+    verdict = verify(media.path(name))
+    measure(f"verify {name}: found={verdict.found} frames_marked={verdict.frames_marked}/{verdict.frames_checked}")
+    assert not verdict.found
+    assert verdict.reading.payload is None and verdict.confidence == 0.0
+    assert verdict.frames_marked == 0
+    assert verdict.frames_checked == (1 if name.endswith((".jpg", ".png")) else 40)
+
+
+# --- 4. verify's exit codes ------------------------------------------------------------------------
+
+
+def test_verify_cli_found_exit_0(swapped_video, capsys) -> None:
+    code, out, err = run_cli(capsys, "verify", swapped_video)
+    assert code == 0, err
+    verdict = verify(swapped_video)
+    payload = verdict.reading.payload
+    assert "made by facegraft" in out
+    assert f"run {payload.run_text}" in out and f"version {payload.version_text}" in out
+    assert re.search(r"confidence (\d\.\d\d)", out).group(1) == f"{verdict.confidence:.2f}"
+    assert "AI-generated" in out  # the metadata note
+
+
+def test_verify_cli_found_on_image_exit_0(image_outputs, capsys) -> None:
+    for name in ("default.png", "topleft.jpg"):
+        code, out, err = run_cli(capsys, "verify", image_outputs[name])
+        assert code == 0, (name, err)
+        assert "made by facegraft" in out and "confidence" in out
+
+
+@pytest.mark.parametrize("name", ("no_face.mp4", "single_face.jpg"))
+def test_verify_cli_unmarked_exit_1(name, capsys) -> None:
+    code, out, err = run_cli(capsys, "verify", media.path(name))
+    assert code == 1, err
+    assert "no facegraft watermark found" in out
+    assert err == ""
+
+
+@pytest.mark.parametrize("case", (
+    "missing",
+    "text",
+    "text-named-mp4", "directory", "empty"))
+def test_verify_cli_errors_exit_2(case, tmp_path, capsys) -> None:
+    path = {"missing": tmp_path / "nope.mp4", "text": tmp_path / "notes.txt", "text-named-mp4": tmp_path / "notes.mp4",
+            "directory": tmp_path, "empty": tmp_path / "empty.png"}[case]
+    if case.startswith("text"):
+        path.write_text("this is not a picture\n" * 40)
+    if case == "empty":
+        path.write_bytes(b"")
+    code, out, err = run_cli(capsys, "verify", path)
+    assert_one_line_error(code, err, expected_code=2)
+    assert out == ""
+
+
+# --- 5. the visible label --------------------------------------------------------------------------
+
+
+def test_label_in_video_output(swapped_video) -> None:
+    wanted = {0, 36, 71}
+    before = video_frames(media.path("single_face.mp4"), wanted)
+    after = video_frames(swapped_video, wanted)
+    assert len(after) == 3
+    for index, a, b in zip(sorted(wanted), before, after):
+        labelled = region_diff(a, b, "bottom-right")
+        elsewhere = {c: region_diff(a, b, c) for c in ("top-left", "bottom-left")}
+        measure(f"video frame {index}: label corner mean|diff| {labelled:.2f}, elsewhere {elsewhere}")
+        assert labelled > LABELLED_MEAN
+        assert all(v < UNTOUCHED_MEAN for v in elsewhere.values())
+        # a dark box with light lettering
+        rows, cols = corner_region(b.shape, "bottom-right")
+        corner = luma(b[rows, cols])
+        assert (corner > 200).sum() >= 50 and (corner < 40).sum() >= 300
+
+
+def test_label_on_image_default_and_without(image_outputs) -> None:
+    target = photo("single_face.jpg")
+    labelled, plain = read_image(image_outputs["default.png"]), read_image(image_outputs["nolabel.png"])
+    on = region_diff(target, labelled, "bottom-right")
+    off = region_diff(target, plain, "bottom-right")
+    measure(f"image label corner mean|diff|: with label {on:.2f}, --no-visible-label {off:.2f}")
+    assert on > LABELLED_MEAN
+    assert off < UNTOUCHED_MEAN
+    for corner in ("top-left", "top-right", "bottom-left"):
+        assert region_diff(target, labelled, corner) < UNTOUCHED_MEAN, corner
+    verdict = verify(image_outputs["nolabel.png"])
+    measure(f"verify --no-visible-label PNG: found={verdict.found} confidence={verdict.confidence:.3f}")
+    assert verdict.found  # the watermark stays
+
+
+def test_label_corner_top_left(image_outputs) -> None:
+    target = photo("single_face.jpg")
+    moved = read_image(image_outputs["topleft.jpg"])
+    diffs = {c: region_diff(target, moved, c) for c in ("top-left", "top-right", "bottom-left", "bottom-right")}
+    measure(f"--label-corner top-left (JPEG 95) mean|diff| per corner: {diffs}")
+    assert diffs["top-left"] > LABELLED_MEAN
+    assert all(diffs[c] < UNTOUCHED_MEAN for c in ("top-right", "bottom-left", "bottom-right"))
+
+
+def _fonts_covering(text: str) -> list[str]:
+    """Installed fonts whose character map has every character of `text` (the Last Resort font,
+    which draws placeholder boxes for everything, does not count)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+    found = []
+    for path in font_manager.findSystemFonts():
+        if "lastresort" in Path(path).name.lower():
+            continue
+        with contextlib.suppress(Exception):
+            charmap = FT2Font(path).get_charmap()
+            if all(ord(ch) in charmap for ch in text if not ch.isspace()):
+                found.append(path)
+    return found
+
+
+CJK_LABEL = "AI生成"
+
+
+def test_label_text_the_fonts_cannot_draw(tmp_path, capsys) -> None:
+    out = tmp_path / "out.png"
+    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+                           "-t", media.path("single_face.jpg"), "-o", out, "--label-text", CJK_LABEL)
+    fonts = _fonts_covering(CJK_LABEL)
+    measure(f"fonts covering {CJK_LABEL!r}: {fonts[:3]} ({len(fonts)})")
+    if fonts:
+        assert code == 0, err
+        assert region_diff(photo("single_face.jpg"), read_image(out), "bottom-right") > LABELLED_MEAN
+    else:
+        line = assert_one_line_error(code, err)
+        assert CJK_LABEL in line and "font" in line
+        assert not out.exists()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not _fonts_covering(CJK_LABEL), reason="no installed font has CJK characters")
+def test_label_with_cjk_font(tmp_path, capsys) -> None:
+    out = tmp_path / "out.png"
+    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+                           "-t", media.path("single_face.jpg"), "-o", out, "--label-text", CJK_LABEL,
+                           "--label-font", _fonts_covering(CJK_LABEL)[0])
+    assert code == 0, err
+    assert region_diff(photo("single_face.jpg"), read_image(out), "bottom-right") > LABELLED_MEAN
+
+
+def test_label_font_that_does_not_exist(tmp_path, capsys) -> None:
+    out = tmp_path / "out.png"
+    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+                           "-t", media.path("single_face.jpg"), "-o", out, "--label-font", tmp_path / "none.ttf")
+    assert "font" in assert_one_line_error(code, err)
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_label_font_without_the_characters_is_refused(tmp_path, capsys) -> None:
+    from matplotlib import font_manager
+    dejavu = font_manager.findfont("DejaVu Sans")
+    assert dejavu not in _fonts_covering(CJK_LABEL)
+    out = tmp_path / "out.png"
+    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+                           "-t", media.path("single_face.jpg"), "-o", out, "--label-text", CJK_LABEL,
+                           "--label-font", dejavu)
+    assert "font" in assert_one_line_error(code, err)
+    assert not out.exists()
+
+
+# --- 6. metadata -----------------------------------------------------------------------------------
+
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _says_ai_generated_by_facegraft(text: str) -> None:
+    assert "AI-generated" in text, text
+    assert f"facegraft {facegraft.provenance.package_version()}" in text, text
+    assert DATE.search(text), text
+
+
+def test_png_metadata(image_outputs) -> None:
+    with Image.open(image_outputs["default.png"]) as im:
+        text = dict(im.text)
+    measure(f"PNG text chunks: {text}")
+    _says_ai_generated_by_facegraft(text["Description"])
+    assert CONSENT_TEXT in text.values()
+    assert CONSENT_TEXT in text["Description"]
+
+
+def test_jpeg_metadata(image_outputs) -> None:
+    with Image.open(image_outputs["topleft.jpg"]) as im:
+        exif = im.getexif()
+    description = exif[0x010E]
+    measure(f"JPEG EXIF ImageDescription: {description!r}; Software: {exif.get(0x0131)!r}")
+    _says_ai_generated_by_facegraft(description)
+    assert CONSENT_TEXT in description
+    assert "facegraft" in exif[0x0131]
+    comment = exif.get_ifd(0x8769).get(0x9286) or exif.get(0x9286)
+    assert comment is not None
+    payload = json.loads(bytes(comment)[8:].decode("ascii"))
+    assert payload["AI-generated"] == "true" and payload["Consent"] == CONSENT_TEXT
+
+
+def test_video_metadata(swapped_video) -> None:
+    with av.open(str(swapped_video)) as container:
+        meta = dict(container.metadata)
+    measure(f"video container metadata: {meta}")
+    _says_ai_generated_by_facegraft(meta["comment"])
+    assert CONSENT_TEXT in meta["comment"]
+    assert "AI-generated" in meta.get("description", "") and CONSENT_TEXT in meta["description"]
+    assert verify(swapped_video).metadata["comment"] == meta["comment"]
+
+
+# --- 7. consent ------------------------------------------------------------------------------------
+
+
+def _no_work(*args, **kwargs):
+    raise AssertionError("work started before the consent check")
+
+
+def test_cli_refuses_without_consent_before_any_work(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(facegraft.api, "load_sources", _no_work)
+    monkeypatch.setattr(facegraft.api, "probe", _no_work)
+    out = tmp_path / "out.mp4"
+    code, stdout, err = run_cli(capsys, "swap", "-q", "-s", media.path(SOURCE), "-t", media.path("single_face.mp4"),
+                                "-o", out)
+    assert "consent" in assert_one_line_error(code, err)
+    assert stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_consent_flag_reaches_the_work(tmp_path, capsys, monkeypatch) -> None:
+    # The same guard with --consent: the run gets past the check (into the patched loader).
+    monkeypatch.setattr(facegraft.api, "load_sources", _no_work)
+    with pytest.raises(AssertionError, match="before the consent check"):
+        main(["swap", "--consent", "-q", "-s", str(media.path(SOURCE)), "-t", str(media.path("single_face.jpg")),
+              "-o", str(tmp_path / "out.png")])
+    assert leftovers(tmp_path) == [] and not (tmp_path / "out.png").exists()
+
+
+def test_library_refuses_without_consent(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(facegraft.api, "load_sources", _no_work)
+    for settings in (Settings(), Settings(provenance=ProvenanceConfig(consent=False, visible_label=False))):
+        with pytest.raises(FacegraftError, match="consent"):
+            swap([media.path(SOURCE)], media.path("single_face.jpg"), tmp_path / "out.png", settings)
+    assert list(tmp_path.iterdir()) == []
+    assert ProvenanceConfig().consent is False  # refusing is the default
+
+
+# --- 8. privacy: no network ------------------------------------------------------------------------
+
+
+def test_video_swap_with_network_disabled(tmp_path, monkeypatch) -> None:
+    clip = tmp_path / "clip.mp4"
+    with VideoReader(media.path("single_face.mp4")) as reader:
+        with VideoWriter(clip, reader.info.width, reader.info.height, reader.info.fps, crf=18) as writer:
+            for frame in reader:
+                if frame.index >= 30:
+                    break
+                writer.write(frame.rgb)
+
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[1:2] or args[:1])
+        raise OSError("network access is disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    with pytest.raises(OSError):  # the guard works
+        socket.create_connection(("example.com", 80), timeout=1)
+    attempts.clear()
+
+    out = tmp_path / "out.mp4"
+    settings = Settings(swap=preset("fast"), provenance=ProvenanceConfig(consent=True))
+    summary = swap([media.path(SOURCE)], clip, out, settings)
+    assert attempts == []
+    assert summary.frames == 30 and summary.faces_swapped >= 25
+    assert verify(out).found
+
+
+def test_no_network_code_in_the_package() -> None:
+    root = Path(facegraft.__file__).parent
+    pattern = re.compile(r"^\s*(import|from)\s+(urllib|urllib3|requests|httpx|aiohttp|http|socket|ftplib|smtplib)\b",
+                         re.MULTILINE)
+    files = [p for p in root.rglob("*.py") if p != root / "media.py"]
+    assert len(files) > 20
+    hits = [(str(p.relative_to(root)), m.group(0).strip()) for p in files
+            for m in pattern.finditer(p.read_text(encoding="utf-8"))]
+    assert hits == []
+    calls = re.compile(r"urlopen|urlretrieve|requests\.(get|post)|socket\.socket|create_connection")
+    assert [str(p.relative_to(root)) for p in files if calls.search(p.read_text(encoding="utf-8"))] == []
+
+
+# --- 9. temporary files ----------------------------------------------------------------------------
+
+
+def test_library_interrupt_leaves_nothing(tmp_path, monkeypatch) -> None:
+    from facegraft.swapper import FaceSwapper
+    original = FaceSwapper.swap_frame
+    calls = []
+    seen_temp = []
+
+    def interrupting(self, rgb, chosen):
+        calls.append(1)
+        if len(calls) == 10:
+            seen_temp.extend(leftovers(tmp_path))
+            raise KeyboardInterrupt
+        return original(self, rgb, chosen)
+
+    monkeypatch.setattr(FaceSwapper, "swap_frame", interrupting)
+    out = tmp_path / "out.mp4"
+    settings = Settings(swap=preset("fast"), provenance=ProvenanceConfig(consent=True))
+    with pytest.raises(KeyboardInterrupt):
+        swap([media.path(SOURCE)], media.path("single_face.mp4"), out, settings)
+    assert len(calls) == 10
+    assert len(seen_temp) == 1  # the run had its temporary output open when it was interrupted
+    assert not out.exists()
+    assert leftovers(tmp_path) == [] and list(tmp_path.iterdir()) == []
+
+
+def test_cli_ctrl_c_leaves_nothing(tmp_path) -> None:
+    assert CONSOLE_SCRIPT.is_file()
+    out = tmp_path / "out.mp4"
+    env = {k: v for k, v in os.environ.items() if k != "FACEGRAFT_NATIVE_LOGS"}
+    proc = subprocess.Popen([str(CONSOLE_SCRIPT), "swap", "--consent", "-q", "--preset", "quality",
+                             "-s", str(media.path(SOURCE)), "-t", str(media.path("single_face.mp4")), "-o", str(out)],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        temp = leftovers(tmp_path)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        assert len(temp) == 1, "no temporary output appeared within 20 s"
+        time.sleep(0.3)  # let it get into the frames
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    measure(f"Ctrl-C run: exit {proc.returncode}, stderr {stderr!r}")
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    lines = visible_lines(stderr)
+    assert len(lines) == 1 and lines[0].startswith("facegraft: error:") and "interrupt" in lines[0], stderr
+    assert stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_run_leaves_nothing(tmp_path, capsys, monkeypatch) -> None:
+    # Index first, then cut: the video opens, and the run fails mid-way, after its temp file exists.
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(media.path("single_face.mp4"))) as src, \
+            av.open(str(whole), "w", options={"movflags": "faststart"}) as dst:
+        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            dst.mux(packet)
+    data = whole.read_bytes()
+    whole.unlink()
+    target = tmp_path / "cut.mp4"
+    target.write_bytes(data[: int(len(data) * 0.5)])
+    out = tmp_path / "out.mp4"
+    with spy_on_temp_files(monkeypatch) as temps:
+        code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+                               "-t", target, "-o", out)
+    line = assert_one_line_error(code, err)
+    assert "truncated" in line or "corrupt" in line
+    assert len(temps) == 1 and not temps[0].exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4"]
