@@ -208,3 +208,39 @@ def pipeline_fps(preset_name: str, workers: int) -> float:
         settings = Settings(swap=preset(preset_name), video=VideoConfig(workers=workers))
         summary = swap([media.path("astronaut.png")], media.path("single_face.mp4"), f"{tmp}/out.mp4", settings)
     return summary.fps
+
+
+@dataclasses.dataclass(frozen=True)
+class ReenactReport:
+    identity_median: float  # dlib distance of output faces to the portrait
+    eye_correlation: float  # mean eye openness, output vs driver, over time
+    jaw_correlation: float
+    roll_correlation: float
+    frames: int
+    fps: float
+
+
+def reenact_report(portrait: str, driver: str) -> ReenactReport:
+    """Reenact a sample portrait with a sample driver and measure how well the output follows it."""
+    import tempfile
+    from facegraft.analysis import analyze, analyze_image
+    from facegraft.analysis.embedding import descriptor_distance, face_descriptor
+    from facegraft.config import ProvenanceConfig
+    from facegraft.reenact import ReenactSettings, reenact
+    portrait_rgb = read_image(media.path(portrait))
+    reference = face_descriptor(portrait_rgb, analyze_image(portrait_rgb)[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = ReenactSettings(provenance=ProvenanceConfig(consent=True))
+        summary = reenact(media.path(portrait), media.path(driver), f"{tmp}/out.mp4", settings)
+        raw = AnalysisConfig(max_faces=1)  # both sides measured the same way, with the default smoothing
+        out = [(a.frame.rgb, a.faces[0] if a.faces else None) for a in analyze(f"{tmp}/out.mp4", raw)]
+    drv = [a.faces[0] if a.faces else None for a in analyze(media.path(driver), raw)]
+    pairs = [(o, d) for (_, o), d in zip(out, drv) if o is not None and d is not None]
+    def corr(get) -> float:
+        a, b = np.array([get(o) for o, _ in pairs]), np.array([get(d) for _, d in pairs])
+        return float(np.corrcoef(a, b)[0, 1])
+    eye = lambda f: (f.expression.named["eye_open_left"] + f.expression.named["eye_open_right"]) / 2
+    step = max(1, len(out) // 20)
+    distances = [descriptor_distance(reference, face_descriptor(rgb, face)) for rgb, face in out[::step] if face]
+    return ReenactReport(float(np.median(distances)), corr(eye), corr(lambda f: f.expression.named["jaw_open"]),
+                         corr(lambda f: f.pose.roll), summary.frames, summary.frames / summary.seconds)

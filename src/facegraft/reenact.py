@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fractions
+import functools
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,7 @@ class DriverState:
     offsets: np.ndarray | None  # (478, 3) expression offsets, canonical units
     gaze: np.ndarray | None  # (gaze_x, gaze_y)
     lips: np.ndarray | None  # (len(INNER_LIPS), 2) inner-lip ring in driver pixels (video drivers only)
+    eyes: np.ndarray | None = None  # (right, left) eye openness
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +78,8 @@ def _state_from_face(index: int, t: float, face: Face) -> DriverState:
     return DriverState(index, t, face.pose.rotation, np.array([face.pose.tx, face.pose.ty]), face.pose.scale,
                        face.expression.offsets.astype(np.float32),
                        np.array([face.expression.named["gaze_x"], face.expression.named["gaze_y"]]),
-                       face.landmarks[INNER_LIPS, :2].astype(np.float32))
+                       face.landmarks[INNER_LIPS, :2].astype(np.float32),
+                       np.array([face.expression.named["eye_open_right"], face.expression.named["eye_open_left"]]))
 
 
 def states_from_video(path: Path, config: AnalysisConfig, progress: bool) -> tuple[list[DriverState], object]:
@@ -125,7 +128,7 @@ def states_from_motion(path: Path) -> tuple[list[DriverState], fractions.Fractio
         states.append(DriverState(index, t, matrix_from_euler(p["pitch"], p["yaw"], p["roll"]),
                                   np.array([p["tx"], p["ty"]]), float(p["scale"]), offsets,
                                   np.array([r["expression"].get("gaze_x", 0.0), r["expression"].get("gaze_y", 0.0)]),
-                                  None))
+                                  None, np.array([r["expression"]["eye_open_right"], r["expression"]["eye_open_left"]])))
     fps = _fps_from_times([s.time for s in states])
     return states, fps
 
@@ -168,7 +171,11 @@ class _Motion:
         if state.offsets is not None:
             self._missing_since = None
             self._last = self._delta(state)
-            return self._apply(*self._last, amount=1.0)
+            shape, pose, gaze = self._apply(*self._last, amount=1.0)
+            if state.eyes is not None and self.neutral.eyes is not None:
+                ratios = state.eyes / np.maximum(self.neutral.eyes, 0.05)
+                shape = scale_eyelids(shape, self.face.shape, ratios)
+            return shape, pose, gaze
         if self._last is None:
             return self._apply(*self._zero(), amount=0.0)
         if self._missing_since is None:
@@ -197,6 +204,39 @@ class _Motion:
         scale = p.scale * zoom
         pose = Pose(pitch, yaw, roll, p.tx + move[0], p.ty + move[1], p.tz * p.scale / scale, scale)
         return self.face.shape + offsets, pose, gaze
+
+
+def scale_eyelids(shape: np.ndarray, portrait: np.ndarray, ratios: np.ndarray) -> np.ndarray:
+    """Open or close the portrait's lids by the driver's ratio to its own neutral opening.
+
+    Adding the driver's lid offsets moves lids by the driver's distances, which does not shut
+    eyes larger than the driver's; a ratio closes any eye on a blink and widens it on surprise.
+    """
+    out = shape.copy()
+    for ring, weights, ratio in ((RIGHT_EYE, _lid_weights(0), ratios[0]), (LEFT_EYE, _lid_weights(1), ratios[1])):
+        def opening(s: np.ndarray) -> float:
+            return float(np.mean(s[ring[1:8], 1]) - np.mean(s[ring[9:16], 1]))
+        now, wanted = opening(shape), opening(portrait) * float(np.clip(ratio, 0.0, 1.6))
+        if abs(now) < 1e-6:
+            continue
+        a, b = shape[ring[0]], shape[ring[8]]
+        t = np.clip((shape[:, 0] - a[0]) / (b[0] - a[0] + 1e-9), 0.0, 1.0)
+        midline = a[1] + t * (b[1] - a[1])
+        factor = wanted / now
+        out[:, 1] += weights * (shape[:, 1] - midline) * (factor - 1.0)
+    return out
+
+
+@functools.cache
+def _lid_weights(side: int) -> np.ndarray:
+    """How much each vertex follows the lids of one eye (1 on the lid margin, fading over the lid)."""
+    template = load_face_model().template
+    ring = (RIGHT_EYE, LEFT_EYE)[side]
+    d = np.linalg.norm(template[:, None, :] - template[None, ring, :], axis=2).min(axis=1)
+    weights = np.exp(-(d / 0.06) ** 2)
+    weights[ring] = 1.0
+    weights[468:] = 0.0  # the irises are gaze, not lids
+    return weights
 
 
 def reenact(source: str | Path, driver: str | Path, output: str | Path, settings: ReenactSettings = ReenactSettings(),
@@ -269,6 +309,7 @@ class _Reenactor:
         if motion is None:
             motion = np.float64([[1, 0, 0], [0, 1, 0]])
         map_x, map_y, uncovered = head_maps(self.portrait, motion)
+        _follow_eyes(map_x, map_y, self.face.landmarks, points)
         _shift_irises(map_x, map_y, points, gaze)
         base = warp_portrait(self.portrait, map_x, map_y, uncovered)
         rendered = render_face(self.profile, moved, base.shape[:2], shape_transfer=0.0, max_side=320)
@@ -288,6 +329,31 @@ def _mean_lightness(rgb: np.ndarray, face: Face) -> float:
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(face.landmarks[[50, 280, 101, 330, 118, 347], :2]).astype(np.int32)), 1)
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
     return float(lab[..., 0][mask > 0].mean()) if mask.any() else 128.0
+
+
+def _follow_eyes(map_x: np.ndarray, map_y: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
+    """Stretch each eye's content with its lids, so eyes opened wide look wide open (closing is
+    covered by the lids themselves)."""
+    h, w = map_x.shape
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        matrix, _ = cv2.estimateAffine2D(after[ring, :2].astype(np.float32), before[ring, :2].astype(np.float32))
+        if matrix is None:
+            continue
+        eye = after[ring, :2]
+        width = float(np.linalg.norm(eye[0] - eye[8]))
+        x0, y0 = np.floor(eye.min(axis=0) - width * 0.5).astype(int)
+        x1, y1 = np.ceil(eye.max(axis=0) + width * 0.5).astype(int)
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+        cv2.fillPoly(mask, [np.round(eye - (x0, y0)).astype(np.int32)], 1.0)
+        mask = cv2.GaussianBlur(cv2.dilate(mask, np.ones((3, 3), np.uint8)), (0, 0), max(0.8, width * 0.08))
+        xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        src_x = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
+        src_y = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
+        map_x[y0:y1, x0:x1] += mask * (src_x - map_x[y0:y1, x0:x1])
+        map_y[y0:y1, x0:x1] += mask * (src_y - map_y[y0:y1, x0:x1])
 
 
 def _shift_irises(map_x: np.ndarray, map_y: np.ndarray, points: np.ndarray, gaze: np.ndarray) -> None:

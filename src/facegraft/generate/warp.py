@@ -18,6 +18,7 @@ class Portrait:
     rgb: np.ndarray  # (h, w, 3) uint8
     person: np.ndarray  # (h, w) float32 0..1, the person (selfie segmentation)
     head: np.ndarray  # (h, w) float32 0..1: how fully each pixel moves with the head
+    reach: np.ndarray  # (h, w) float32 0..1: everywhere the head shows at all, generously
     plate: np.ndarray  # (h, w, 3) uint8: the background with the person removed and filled in
 
 
@@ -62,7 +63,11 @@ def clean_plate(rgb: np.ndarray, person: np.ndarray) -> np.ndarray:
 
 def prepare_portrait(rgb: np.ndarray, landmarks: np.ndarray) -> Portrait:
     person = segment_person(rgb)
-    return Portrait(rgb=rgb, person=person, head=head_weight(person, landmarks), plate=clean_plate(rgb, person))
+    head = head_weight(person, landmarks)
+    # The soft edge of the head must be replaced by the plate completely once the head has moved
+    # away, or a faint outline of where it was stays behind.
+    reach = cv2.dilate(np.clip(head * 4.0, 0.0, 1.0), np.ones((7, 7), np.uint8))
+    return Portrait(rgb=rgb, person=person, head=head, reach=reach, plate=clean_plate(rgb, person))
 
 
 def head_maps(portrait: Portrait, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,7 +84,7 @@ def head_maps(portrait: Portrait, motion: np.ndarray) -> tuple[np.ndarray, np.nd
     map_x = xs + weight * (src_x - xs)
     map_y = ys + weight * (src_y - ys)
     # Where the head was but its moved copy does not reach, the background shows through.
-    uncovered = np.clip(portrait.head - weight, 0.0, 1.0)
+    uncovered = np.clip(portrait.reach - np.clip(weight * 4.0, 0.0, 1.0), 0.0, 1.0)
     return map_x.astype(np.float32), map_y.astype(np.float32), uncovered
 
 
