@@ -203,9 +203,11 @@ def pipeline_fps(preset_name: str, workers: int) -> float:
     """Frames per second of a whole `facegraft swap` run on single_face.mp4 (decode, swap, encode, audio)."""
     import tempfile
     from facegraft.api import Settings, swap
-    from facegraft.config import VideoConfig, preset
+    from facegraft.config import ProvenanceConfig, VideoConfig, preset
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(swap=preset(preset_name), video=VideoConfig(workers=workers))
+        # The sample faces are public test media published for research use.
+        settings = Settings(swap=preset(preset_name), video=VideoConfig(workers=workers),
+                            provenance=ProvenanceConfig(consent=True))
         summary = swap([media.path("astronaut.png")], media.path("single_face.mp4"), f"{tmp}/out.mp4", settings)
     return summary.fps
 

@@ -180,7 +180,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from facegraft import bench
-    parts = set(args.parts)
+    known = ("analysis", "smoothing", "swap", "reenact")
+    unknown = set(args.parts) - set(known)
+    if unknown:
+        raise FacegraftError(f"unknown bench part {sorted(unknown)[0]!r}; choose from {', '.join(known)}")
+    parts = set(args.parts or known)
     print(f"machine: {bench.machine()}")
     if "analysis" in parts:
         for size in ((640, 360), (1280, 720)):
@@ -201,6 +205,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for workers in (1, 2):
             print(f"swap pipeline single_face.mp4 balanced workers={workers}: "
                   f"{bench.pipeline_fps('balanced', workers):.1f} frames/s end to end")
+    if "reenact" in parts:
+        for driver in ("single_face.mp4", "carphone_pristine.mp4"):
+            r = bench.reenact_report("astronaut.png", driver)
+            print(f"reenact astronaut.png by {driver}: identity distance median {r.identity_median:.3f}, "
+                  f"correlation eyes {r.eye_correlation:.3f} jaw {r.jaw_correlation:.3f} roll {r.roll_correlation:.3f}, "
+                  f"{r.fps:.1f} frames/s")
     return 0
 
 
@@ -280,8 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     bench_p = sub.add_parser("bench", help="measure speed and smoothing on the sample media")
-    bench_p.add_argument("parts", nargs="*", choices=("analysis", "smoothing", "swap"),
-                         default=["analysis", "smoothing", "swap"], help="what to measure (default: all)")
+    bench_p.add_argument("parts", nargs="*", metavar="PART",
+                         help="what to measure: analysis, smoothing, swap, reenact (default: all)")
     bench_p.set_defaults(func=cmd_bench)
     return parser
 
