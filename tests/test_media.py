@@ -92,9 +92,10 @@ def test_missing_file_is_restored_by_path(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 
 def test_failed_download_is_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    false = shutil.which("false")
-    if false is None:
-        pytest.skip("no `false` command to stand in for a failing pip")
+    # A stand-in interpreter that fails like pip does when offline.
+    false = tmp_path / "fake-python"
+    false.write_text("#!/bin/sh\necho 'ERROR: No matching distribution found' >&2\nexit 1\n")
+    false.chmod(0o755)
     monkeypatch.setenv("FACEGRAFT_CACHE", str(tmp_path))
     monkeypatch.setattr(media.sys, "executable", false)  # pip "fails" as if offline
     with pytest.raises(FacegraftError) as caught:

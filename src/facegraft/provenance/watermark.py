@@ -153,7 +153,9 @@ def embed(rgb: np.ndarray, payload: Payload) -> np.ndarray:
     counts = np.maximum(np.bincount(bit_of_chip, minlength=BITS + 1), 1)
     projection = np.bincount(bit_of_chip, weights=signs * chips, minlength=BITS + 1) / counts
     per_bit = np.append(scheme.strength * wanted, 0.0) - CANCEL * projection
-    change = per_bit[bit_of_chip] * signs * _masking(coeffs, len(scheme.positions), bit_of_chip < BITS)
+    change = per_bit[bit_of_chip] * signs
+    if scheme.active < 1.0:  # weak dense chips need every bit of their strength; strong sparse ones are masked
+        change *= _masking(coeffs, len(scheme.positions), bit_of_chip < BITS)
     rows, cols = zip(*scheme.positions)
     n = coeffs.shape[0]
     coeffs[:, :, rows, cols] += change.reshape(n, n, len(scheme.positions))
