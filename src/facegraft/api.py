@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facegraft.analysis import FaceTracker, analyze_image
+from facegraft.capture import VIDEO_SUFFIXES
 from facegraft.config import AnalysisConfig, ProvenanceConfig, SwapConfig, VideoConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import SourceProfile, load_profile, profile_from_files, save_profile
@@ -24,7 +25,6 @@ from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
 PREVIEW_FRAMES = 5
 
 

@@ -22,19 +22,21 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from facegraft.capture import VIDEO_SUFFIXES
 from facegraft.analysis import Face, FaceTracker, analyze_image, load_face_model, project
 from facegraft.analysis.geometry import euler_from_matrix, matrix_from_euler
 from facegraft.analysis.types import Pose
 from facegraft.config import AnalysisConfig, ProvenanceConfig, VideoConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import build_profile
-from facegraft.generate.regions import INNER_LIPS, LEFT_EYE, OPENINGS, RIGHT_EYE
+from facegraft.generate.regions import INNER_LIPS, LEFT_EYE, RIGHT_EYE
 from facegraft.generate.render import RenderedFace, render_face
 from facegraft.generate.warp import Portrait, head_maps, prepare_portrait, warp_portrait
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image
 from facegraft.io.motion import read_motion
 from facegraft.provenance import FrameMarker, Stamp, require_consent
-from facegraft.refine.blend import feather, multiband_blend
+from facegraft.refine.blend import multiband_blend
+from facegraft.swapper import FACE_WIDTH_IOD, face_alpha, grow_window, place_rendered
 
 HOLD_SECONDS = 0.5  # a driver face that vanishes is held this long, then eased back to neutral
 EASE_SECONDS = 0.5
@@ -244,7 +246,7 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
     require_consent(settings.provenance)
     source, driver, output = Path(source), Path(driver), Path(output)
     started = time.perf_counter()
-    if output.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+    if output.suffix.lower() not in VIDEO_SUFFIXES:
         raise FacegraftError(f"{output}: a reenactment is a video: end the output in .mp4, .mov or .mkv")
     portrait_rgb = read_image(source)
     faces = analyze_image(portrait_rgb)
@@ -372,26 +374,12 @@ def _shift_irises(map_x: np.ndarray, map_y: np.ndarray, points: np.ndarray, gaze
 
 
 def _paste_face(base: np.ndarray, rendered: RenderedFace, scale: float) -> np.ndarray:
-    face_px = 2.2 * scale
-    x0, y0, x1, y1 = rendered.window
-    m = int(face_px * 0.2)
-    X0, Y0, X1, Y1 = max(0, x0 - m), max(0, y0 - m), min(base.shape[1], x1 + m), min(base.shape[0], y1 + m)
-    region = base[Y0:Y1, X0:X1]
-    canvas = region.copy()
-    covered = np.zeros(region.shape[:2], bool)
-    weight = np.zeros(region.shape[:2], np.float32)
-    view = (slice(y0 - Y0, y1 - Y0), slice(x0 - X0, x1 - X0))
-    cv2.copyTo(rendered.rgb, rendered.covered.view(np.uint8), canvas[view])
-    covered[view] = rendered.covered
-    weight[view] = rendered.weight
-    openings = np.zeros(region.shape[:2], np.uint8)
-    pts = rendered.points - (X0, Y0)
-    cv2.fillPoly(openings, [np.round(pts[ring]).astype(np.int32) for ring in OPENINGS], 1)
-    alpha = feather(covered | (openings > 0), erode_px=0.03 * face_px, blur_px=0.06 * face_px)
-    alpha *= 1.0 - cv2.GaussianBlur(openings.astype(np.float32), (0, 0), max(0.7, 0.006 * face_px))
-    alpha *= cv2.GaussianBlur(weight, (0, 0), max(1.0, 0.02 * face_px))
+    face_px = FACE_WIDTH_IOD * scale
+    x0, y0, x1, y1 = grow_window(rendered.window, face_px * 0.2, base.shape[:2])
+    region = base[y0:y1, x0:x1]
+    canvas, covered, _, weight, _ = place_rendered(rendered, (x0, y0, x1, y1), region)
     out = base.copy()
-    out[Y0:Y1, X0:X1] = multiband_blend(region, canvas, alpha)
+    out[y0:y1, x0:x1] = multiband_blend(region, canvas, face_alpha(rendered, (x0, y0), covered, weight, face_px))
     return out
 
 

@@ -80,11 +80,11 @@ class FaceSwapper:
         state = self._tracks.setdefault(face.track, _TrackState())
         state.last_frame = self._frame
         face_px = FACE_WIDTH_IOD * face.pose.scale
-        x0, y0, x1, y1 = _grow(rendered.window, face_px * MARGIN, out.shape[:2])
+        x0, y0, x1, y1 = grow_window(rendered.window, face_px * MARGIN, out.shape[:2])
         target = original[y0:y1, x0:x1]
-        canvas, covered, uv, weight, skin = _place(rendered, (x0, y0, x1, y1), target)
+        canvas, covered, uv, weight, skin = place_rendered(rendered, (x0, y0, x1, y1), target)
         coloured = self._colour(canvas, target, covered, skin, state, face_px)
-        alpha = _face_alpha(rendered, (x0, y0), covered, weight, face_px)
+        alpha = face_alpha(rendered, (x0, y0), covered, weight, face_px)
         occlusion = self._occlusion(original, face, uv, covered, state)
         alpha = alpha * (1.0 - occlusion)
         out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
@@ -135,13 +135,13 @@ class FaceSwapper:
             del self._tracks[track]
 
 
-def _grow(window: tuple[int, int, int, int], margin: float, hw: tuple[int, int]) -> tuple[int, int, int, int]:
+def grow_window(window: tuple[int, int, int, int], margin: float, hw: tuple[int, int]) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = window
     m = int(round(margin))
     return max(0, x0 - m), max(0, y0 - m), min(hw[1], x1 + m), min(hw[0], y1 + m)
 
 
-def _place(rendered: RenderedFace, region: tuple[int, int, int, int], target: np.ndarray):
+def place_rendered(rendered: RenderedFace, region: tuple[int, int, int, int], target: np.ndarray):
     """The rendered face on a copy of the target region, with its coverage and uv maps in region coordinates."""
     x0, y0, _, _ = region
     canvas = target.copy()
@@ -160,7 +160,7 @@ def _place(rendered: RenderedFace, region: tuple[int, int, int, int], target: np
     return canvas, covered, uv, weight, skin
 
 
-def _face_alpha(rendered: RenderedFace, origin: tuple[int, int], covered: np.ndarray, weight: np.ndarray,
+def face_alpha(rendered: RenderedFace, origin: tuple[int, int], covered: np.ndarray, weight: np.ndarray,
                 face_px: float) -> np.ndarray:
     """Blend weight: pulled in and feathered at the outline, sharp-ish at the eye and mouth openings.
 
