@@ -129,16 +129,6 @@ def _chips(coeffs: np.ndarray, grid: int) -> np.ndarray:
     return coeffs[:, :, rows, cols].reshape(-1)
 
 
-def _masking(coeffs: np.ndarray, per_block: int, active: np.ndarray) -> np.ndarray:
-    """Per-chip amplitude factor from the block's own texture: busy blocks hide a strong change,
-    flat ones (a white wall) would show it, so they get a weak one. Mean power stays the same."""
-    ac = np.abs(coeffs).sum(axis=(2, 3)) - np.abs(coeffs[:, :, 0, 0])
-    activity = np.repeat(ac.reshape(-1), per_block)
-    reference = float(np.median(activity[active])) + 1e-6
-    factor = np.clip(activity / reference, 0.5, 1.6)
-    return factor / np.sqrt(np.mean(factor[active] ** 2))
-
-
 def embed(rgb: np.ndarray, payload: Payload) -> np.ndarray:
     """The frame with the payload hidden in its luminance (uint8 RGB in, uint8 RGB out)."""
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
@@ -154,8 +144,6 @@ def embed(rgb: np.ndarray, payload: Payload) -> np.ndarray:
     projection = np.bincount(bit_of_chip, weights=signs * chips, minlength=BITS + 1) / counts
     per_bit = np.append(scheme.strength * wanted, 0.0) - CANCEL * projection
     change = per_bit[bit_of_chip] * signs
-    if scheme.active < 1.0:  # weak dense chips need every bit of their strength; strong sparse ones are masked
-        change *= _masking(coeffs, len(scheme.positions), bit_of_chip < BITS)
     rows, cols = zip(*scheme.positions)
     n = coeffs.shape[0]
     coeffs[:, :, rows, cols] += change.reshape(n, n, len(scheme.positions))
