@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import os
 import shutil
@@ -22,61 +20,16 @@ from facegraft import media
 from facegraft.cli import main
 from facegraft.io.motion import POSE_KEYS, REQUIRED_EXPRESSION, read_motion
 
+from cli_helpers import assert_one_line_error, faststart_copy, leftovers, run_captured, run_cli
+
 CONSOLE_SCRIPT = Path(sys.executable).with_name("facegraft")
 RECORD_KEYS = ("frame", "time", "track", "pose", "expression", "expression_vector", "landmarks68")
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_captured(*argv) -> tuple[int, str, str]:
-    """Like run_cli, for module-scoped fixtures where capsys is not available."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def leftovers(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") and ".part" in p.name)
 
 
 def truncated_copy(name: str, dest: Path, fraction: float = 0.4) -> Path:
     data = media.path(name).read_bytes()
     dest.write_bytes(data[: int(len(data) * fraction)])
     return dest
-
-
-def faststart_copy(name: str, dest: Path) -> Path:
-    """Remux a sample with the index (moov) first, as streaming-friendly encoders write it."""
-    with av.open(str(media.path(name))) as src, av.open(str(dest), "w", options={"movflags": "faststart"}) as dst:
-        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
-        for packet in src.demux():
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream.index]
-            dst.mux(packet)
-    return dest
-
-
-def visible_lines(text: str) -> list[str]:
-    """What a terminal shows: a carriage return (the progress bar redrawing or clearing) overwrites."""
-    lines = [line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
-def assert_one_line_error(code: int, err: str) -> None:
-    assert code != 0
-    assert "Traceback" not in err
-    assert err.endswith("\n")
-    lines = visible_lines(err)
-    assert len(lines) == 1, err
-    assert lines[0].startswith("facegraft: error:"), err
 
 
 # --- video -> JSONL ---------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ from facegraft.provenance import CONSENT_TEXT, FrameMarker, Stamp
 from facegraft.provenance.verify import verify
 from facegraft.provenance.watermark import Payload, embed, grid_for, read
 
+from cli_helpers import assert_one_line_error, faststart_copy, leftovers, run_captured, run_cli, visible_lines
+
 CONSOLE_SCRIPT = Path(sys.executable).with_name("facegraft")
 SOURCE = "astronaut.png"
 PAYLOAD = Payload(version=0x01, run_id=0xBEEF)
@@ -63,39 +65,6 @@ LABELLED_MEAN = 8.0
 
 def measure(*parts) -> None:
     print("MEASURE", *parts)
-
-
-def run_captured(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def visible_lines(text: str) -> list[str]:
-    """What a terminal shows: a carriage return (a progress bar redrawing) overwrites the line."""
-    lines = [line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")]
-    return [line for line in lines if line]
-
-
-def assert_one_line_error(code: int, err: str, expected_code: int = 1) -> str:
-    assert code == expected_code, err
-    assert "Traceback" not in err
-    lines = visible_lines(err)
-    assert len(lines) == 1, err
-    assert lines[0].startswith("facegraft: error:"), err
-    return lines[0]
-
-
-def leftovers(directory: Path) -> list[str]:
-    """Temporary files of atomic outputs (".<stem>.<random>.part<suffix>")."""
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") and ".part" in p.name)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -769,15 +738,7 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path) -> None:
 
 def test_failed_run_leaves_nothing(tmp_path, capsys, monkeypatch) -> None:
     # Index first, then cut: the video opens, and the run fails mid-way, after its temp file exists.
-    whole = tmp_path / "whole.mp4"
-    with av.open(str(media.path("single_face.mp4"))) as src, \
-            av.open(str(whole), "w", options={"movflags": "faststart"}) as dst:
-        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
-        for packet in src.demux():
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream.index]
-            dst.mux(packet)
+    whole = faststart_copy("single_face.mp4", tmp_path / "whole.mp4")
     data = whole.read_bytes()
     whole.unlink()
     target = tmp_path / "cut.mp4"

@@ -6,9 +6,7 @@ comments were measured on the development container (2 cores) and are what the b
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
 import shutil
 from pathlib import Path
 
@@ -28,6 +26,8 @@ from facegraft.generate.regions import FACE_OVAL
 from facegraft.generate.render import render_face, transfer_weights
 from facegraft.io import VideoReader, VideoWriter, read_image, write_image
 from facegraft.swapper import FaceSwapper
+
+from cli_helpers import assert_one_line_error, leftovers, run_captured, run_cli, visible_lines
 
 # Consent stated; no visible corner label, so pixels can be compared (the invisible watermark and
 # the metadata are always written).
@@ -50,38 +50,6 @@ SWAP = ("swap", "--consent", "--no-visible-label")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_captured(*argv) -> tuple[int, str, str]:
-    """Like run_cli, for module-scoped fixtures where capsys is not available."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def visible_lines(text: str) -> list[str]:
-    """What a terminal shows: a carriage return (a progress bar redrawing) overwrites the line."""
-    lines = [line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")]
-    return [line for line in lines if line]
-
-
-def assert_one_line_error(code: int, err: str) -> None:
-    assert code == 1, err
-    assert "Traceback" not in err
-    lines = visible_lines(err)
-    assert len(lines) == 1, err
-    assert lines[0].startswith("facegraft: error:"), err
-
-
-def leftovers(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") and "part" in p.name)
 
 
 @functools.cache
