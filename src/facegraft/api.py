@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -22,7 +22,7 @@ from facegraft.generate.profile import SourceProfile, load_profile, profile_from
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image, write_image
 from facegraft.io.image import image_format
 from facegraft.provenance import FrameMarker, Stamp, require_consent
-from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
+from facegraft.select import FaceSelector, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
 
 PREVIEW_FRAMES = 5

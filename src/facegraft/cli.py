@@ -59,7 +59,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def _settings(args: argparse.Namespace):
     from facegraft.api import Settings
-    from facegraft.config import AnalysisConfig, ProvenanceConfig, VideoConfig, preset
+    from facegraft.config import AnalysisConfig, VideoConfig, preset
     from facegraft.select import SelectionConfig
     overrides = {k: v for k, v in dict(shape_transfer=args.shape_transfer, detail=args.detail, blend=args.blend,
                                        eyes=args.eyes).items() if v is not None}
@@ -141,7 +141,7 @@ def cmd_swap(args: argparse.Namespace) -> int:
 
 
 def cmd_reenact(args: argparse.Namespace) -> int:
-    from facegraft.config import AnalysisConfig, VideoConfig
+    from facegraft.config import VideoConfig
     from facegraft.reenact import ReenactSettings, reenact
     try:
         settings = ReenactSettings(absolute=args.absolute, driver_neutral=args.driver_neutral,
@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("input", type=Path, help="image or video")
     an.add_argument("--output", "-o", type=Path, required=True, help="motion file: .jsonl or .csv")
     an.add_argument("--preview", type=Path, help="write the input with mesh and pose axes drawn on it")
-    an.add_argument("--max-faces", type=_positive_int, default=4, help="most faces per frame (default 4)")
+    an.add_argument("--max-faces", type=positive_int, default=4, help="most faces per frame (default 4)")
     an.add_argument("--no-smoothing", action="store_true", help="raw per-frame values (video)")
     an.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     an.set_defaults(func=cmd_analyze)
@@ -256,10 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--blend", choices=("multiband", "poisson", "alpha"))
     sw.add_argument("--eyes", choices=("target", "source"), help="eye colour from the target (default) or source")
     sw.add_argument("--no-occlusion", action="store_true", help="paint over whatever covers the face")
-    sw.add_argument("--max-faces", type=_positive_int, default=4)
+    sw.add_argument("--max-faces", type=positive_int, default=4)
     sw.add_argument("--encoder", default="libx264", help="video encoder (default libx264)")
     sw.add_argument("--quality", type=int, default=20, help="video CRF, lower is better (default 20)")
-    sw.add_argument("--workers", type=_positive_int, default=2, help="threads for decode/process/encode (default 2)")
+    sw.add_argument("--workers", type=positive_int, default=2, help="threads for decode/process/encode (default 2)")
     sw.add_argument("--preview", type=Path, metavar="DIR", help="write side-by-side target|output PNGs here")
     sw.add_argument("--debug-masks", type=Path, metavar="DIR", help="write the blend and occlusion masks here")
     sw.add_argument("--quiet", "-q", action="store_true")
@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:

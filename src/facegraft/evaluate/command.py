@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from facegraft.cli import positive_int
 from facegraft.errors import FacegraftError
 
 
@@ -26,7 +27,7 @@ def add_eval_parser(subparsers) -> None:
                     help="swap preset with --run (default balanced)")
     ev.add_argument("--consent", action="store_true",
                     help="with --run: state that everyone whose face is used agreed to it (the swap requires it)")
-    ev.add_argument("--identity-frames", type=_positive_int, default=40,
+    ev.add_argument("--identity-frames", type=positive_int, default=40,
                     help="most frames given identity descriptors, evenly spread (default 40; ~0.2 s each)")
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     ev.epilog = ("--source and --target also take the name of a sample file (e.g. astronaut.png) "
@@ -81,13 +82,3 @@ def _with_parent(path: Path) -> Path:
     except OSError as exc:
         raise FacegraftError(f"cannot create the folder for {path} ({exc.strerror or exc})") from None
     return path
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value

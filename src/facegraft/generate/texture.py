@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from facegraft.analysis import Face
-from facegraft.analysis.facemodel import FaceModel, N_MESH, load_face_model
+from facegraft.analysis.facemodel import N_MESH, load_face_model
 from facegraft.generate.raster import Raster, rasterize, window_of
 
 AXIS_Z = -1.5  # the cylinder's axis, in IOD behind the template's origin
