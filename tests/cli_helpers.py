@@ -46,7 +46,7 @@ def assert_one_line_error(code: int, err: str, expected_code: int = 1) -> str:
 
 
 def leftovers(directory: Path) -> list[str]:
-    """Temporary files of atomic outputs (".<stem>.<random>.part<suffix>")."""
+    """Private temporary directories of atomic outputs (".<stem>.<random>.part")."""
     return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") and "part" in p.name)
 
 

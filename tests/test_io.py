@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fractions
 import os
+import stat
 from pathlib import Path
 
 import av
@@ -160,7 +161,7 @@ def test_round_trip_with_audio(tmp_path, single_face):
     path, info, frames = single_face
     out = tmp_path / "out.mp4"
     with atomic_output(out, inputs=(path,)) as tmp:
-        assert tmp.parent == tmp_path and tmp.suffix == ".mp4" and tmp != out
+        assert tmp.parent.parent == tmp_path and tmp.suffix == ".mp4" and tmp != out
         with VideoWriter(tmp, info.width, info.height, info.fps, audio_from=path,
                          metadata={"title": "facegraft round trip"}) as writer:
             for frame in frames:
@@ -233,6 +234,26 @@ def test_failure_mid_video_leaves_nothing(tmp_path, carphone):
                 writer.write(frame.rgb)
             raise RuntimeError("stopped halfway")
     assert os.listdir(tmp_path) == []
+
+
+def test_temporary_file_is_private_and_goes_with_its_directory(tmp_path):
+    target = tmp_path / "out.png"
+    with atomic_output(target) as tmp:
+        # Beside the output (same file system, so the rename is atomic) but in a directory only
+        # its owner can enter: a half-written swap is not readable by other users.
+        assert tmp.parent.parent == tmp_path and tmp.name == "out.png"
+        assert tmp.parent.is_dir() and stat.S_IMODE(tmp.parent.stat().st_mode) == 0o700
+        tmp.write_bytes(b"result")
+        private = tmp.parent
+    assert not private.exists()
+    assert os.listdir(tmp_path) == ["out.png"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_umask()  # the usual mode, not owner-only
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def test_failure_keeps_existing_output(tmp_path):

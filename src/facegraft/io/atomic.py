@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -31,25 +32,18 @@ def check_output_path(path: Path, inputs: tuple[Path, ...] = ()) -> Path:
 
 @contextlib.contextmanager
 def atomic_output(path: Path, inputs: tuple[Path, ...] = ()) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it into place only if the block succeeds.
+    """Yield a temporary path; move it to `path` only if the block succeeds.
 
-    The temporary file keeps the final suffix so that encoders pick the right format from it.
+    The temporary file lives in a private directory (mode 0700: other users cannot read a
+    half-written face swap) made beside the output, because only a rename within one file system
+    is atomic. The directory goes, with whatever is in it, however the block ends (error, Ctrl-C).
+    The file keeps the output's name, so encoders pick the right format from its suffix.
     """
     path = check_output_path(Path(path), inputs)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.resolve().parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    private = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", suffix=".part", dir=path.resolve().parent))
+    tmp = private / path.name
     try:
-        # mkstemp makes the file owner-only; the output should get the usual umask-based mode.
-        os.chmod(tmp, 0o666 & ~_current_umask())
         yield tmp
         os.replace(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+        shutil.rmtree(private, ignore_errors=True)
