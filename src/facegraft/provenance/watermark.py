@@ -115,13 +115,30 @@ def _bits(data: bytes) -> np.ndarray:
     return np.unpackbits(np.frombuffer(data, np.uint8)).astype(np.float32) * 2 - 1
 
 
-def _coefficients(luma: np.ndarray, grid: int):
-    """Block-DCT of the DWT approximation of the luminance on the working grid."""
+def _coefficients(luma: np.ndarray, grid: int) -> np.ndarray:
+    """Block-DCT of the Haar-DWT approximation of the luminance on the working grid."""
     work = cv2.resize(luma, (grid, grid), interpolation=cv2.INTER_AREA)
-    approx, *details = pywt.wavedec2(work, "haar", level=LEVELS)
+    approx = haar_approximation(work)
     n = approx.shape[0] // BLOCK
     blocks = approx.reshape(n, BLOCK, n, BLOCK).transpose(0, 2, 1, 3)
-    return work, details, dctn(blocks, axes=(2, 3), norm="ortho")
+    return dctn(blocks, axes=(2, 3), norm="ortho")
+
+
+def haar_approximation(work: np.ndarray) -> np.ndarray:
+    """The Haar-DWT approximation band LEVELS deep: pywt.wavedec2(work, "haar")[0], which per level
+    is twice the mean of each 2x2 block. An exact 2x box average in OpenCV gives it about ten
+    times faster than pywt's general filter bank, and every output frame pays for it."""
+    for _ in range(LEVELS):
+        h, w = work.shape
+        work = cv2.resize(work, (w // 2, h // 2), interpolation=cv2.INTER_AREA) * 2.0
+    return work
+
+
+def _approximation_to_grid(approx: np.ndarray) -> np.ndarray:
+    """Inverse Haar DWT of an approximation band with all details zero (None: pywt skips them)."""
+    for _ in range(LEVELS):
+        approx = pywt.idwt2((approx, (None, None, None)), "haar")
+    return approx
 
 
 def _chips(coeffs: np.ndarray, grid: int) -> np.ndarray:
@@ -136,7 +153,7 @@ def embed(rgb: np.ndarray, payload: Payload) -> np.ndarray:
     h, w = luma.shape
     grid = grid_for(h, w)
     bit_of_chip, signs = _layout(grid)
-    work, details, coeffs = _coefficients(luma, grid)
+    coeffs = _coefficients(luma, grid)
     chips = _chips(coeffs, grid)
     scheme = SCHEMES[grid]
     wanted = _bits(_codec().encode(payload.to_bytes()))
@@ -146,10 +163,11 @@ def embed(rgb: np.ndarray, payload: Payload) -> np.ndarray:
     change = per_bit[bit_of_chip] * signs
     rows, cols = zip(*scheme.positions)
     n = coeffs.shape[0]
-    coeffs[:, :, rows, cols] += change.reshape(n, n, len(scheme.positions))
-    approx = idctn(coeffs, axes=(2, 3), norm="ortho").transpose(0, 2, 1, 3).reshape(n * BLOCK, n * BLOCK)
-    marked = pywt.waverec2([approx, *details], "haar")
-    delta = cv2.resize((marked - work).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    # The transforms are linear, so the frame's change is the inverse transform of the change alone.
+    delta_blocks = np.zeros_like(coeffs)
+    delta_blocks[:, :, rows, cols] = change.reshape(n, n, len(scheme.positions))
+    approx = idctn(delta_blocks, axes=(2, 3), norm="ortho").transpose(0, 2, 1, 3).reshape(n * BLOCK, n * BLOCK)
+    delta = cv2.resize(_approximation_to_grid(approx).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     rms = float(np.sqrt(np.mean(delta * delta)))
     limit = 255.0 / 10 ** (MIN_PSNR / 20)
     if rms > limit:
@@ -164,7 +182,7 @@ def correlations(rgb: np.ndarray) -> dict[int, np.ndarray]:
     out = {}
     for grid in GRIDS:
         bit_of_chip, signs = _layout(grid)
-        chips = _chips(_coefficients(luma, grid)[2], grid)
+        chips = _chips(_coefficients(luma, grid), grid)
         counts = np.maximum(np.bincount(bit_of_chip, minlength=BITS + 1), 1)
         out[grid] = (np.bincount(bit_of_chip, weights=signs * chips, minlength=BITS + 1) / counts)[:BITS]
     return out
