@@ -492,3 +492,11 @@ def test_write_image_odd_size_and_bad_suffix(tmp_path):
         write_image(tmp_path / "out.bmp", rgb)
     assert ".png" in _one_line(excinfo)
     assert os.listdir(tmp_path) == ["odd.png"]
+
+
+def test_frame_at_seeks_to_the_frame_on_screen(single_face):
+    path, info, frames = single_face
+    with VideoReader(path) as reader:
+        for index in (0, 1, 35, len(frames) - 1):
+            seconds = frames[index].time + 0.4 / float(info.fps)  # inside that frame's display time
+            assert np.array_equal(reader.frame_at(seconds), frames[index].rgb), index

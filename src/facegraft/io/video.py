@@ -128,6 +128,27 @@ class VideoReader:
                 f"of {float(stream.duration * stream.time_base):.2f} s"
             )
 
+    def frame_at(self, seconds: float) -> np.ndarray:
+        """The frame on screen at `seconds` (the last one starting at or before it), upright RGB.
+
+        Seeks to the key frame before and decodes forward, so scrubbing a long video stays quick.
+        """
+        stream = self._stream
+        try:
+            if seconds > 0 and stream.time_base:
+                self._container.seek(int(seconds / stream.time_base) + (stream.start_time or 0), stream=stream,
+                                     backward=True)
+            chosen = None
+            for frame in self._container.decode(stream):
+                if chosen is not None and frame.time is not None and frame.time > seconds + 1e-3:
+                    break
+                chosen = frame
+        except av.FFmpegError as exc:
+            raise FacegraftError(f"{self.path}: video is corrupt near {seconds:.2f} s ({_reason(exc)})") from None
+        if chosen is None:
+            raise FacegraftError(f"{self.path}: no frame could be decoded at {seconds:.2f} s")
+        return _upright(chosen.to_ndarray(format="rgb24"), self.info.rotation)
+
     def close(self) -> None:
         self._container.close()
 
