@@ -246,3 +246,67 @@ def reenact_report(portrait: str, driver: str) -> ReenactReport:
     distances = [descriptor_distance(reference, face_descriptor(rgb, face)) for rgb, face in out[::step] if face]
     return ReenactReport(float(np.median(distances)), corr(eye), corr(lambda f: f.expression.named["jaw_open"]),
                          corr(lambda f: f.pose.roll), summary.frames, summary.frames / summary.seconds)
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveReport:
+    clip: str
+    size: tuple[int, int]
+    source_fps: float
+    seconds: float  # span measured, after the warm-up
+    frames: int  # output frames in that span
+    fps: float
+    latency_median_ms: float
+    latency_p95_ms: float
+    latency_max_ms: float
+    dropped_share: float  # of the source frames in that span
+
+
+def live_clip(name: str, output, size: tuple[int, int] = (640, 480), seconds: float = 20.0) -> float:
+    """Write `name` fitted to `size`, played forward and backward until it lasts `seconds`: one long
+    take without the jump a loop makes (which would restart face tracking). Returns its frame rate."""
+    from facegraft.io import VideoWriter
+    from facegraft.live import fit_to_box
+    with VideoReader(media.path(name)) as reader:
+        fps = reader.info.fps
+        frames = [fit_to_box(frame.rgb, *size) for frame in reader]
+    there_and_back = frames + frames[-2:0:-1]
+    count = int(np.ceil(seconds * float(fps)))
+    with VideoWriter(output, *size, fps, crf=18, preset="ultrafast") as writer:
+        for index in range(count):
+            writer.write(there_and_back[index % len(there_and_back)])
+    return float(fps)
+
+
+def live_report(name: str = "single_face.mp4", size: tuple[int, int] = (640, 480), seconds: float = 20.0,
+                warmup: float = 2.0) -> LiveReport:
+    """astronaut.png swapped live into `name` played as a camera would deliver it: at its own frame
+    rate, fitted to `size`, frames dropped when processing falls behind (fast preset, one face).
+
+    The first `warmup` seconds (models starting, the first face search) are left out."""
+    import tempfile
+    from facegraft.api import Settings, load_sources
+    from facegraft.config import ProvenanceConfig, preset
+    from facegraft.live import LiveConfig, LiveSwap
+    profile = load_sources([media.path("astronaut.png")])
+    # The sample faces are public test media published for research use.
+    settings = Settings(swap=preset("fast"), analysis=AnalysisConfig(max_faces=1),
+                        provenance=ProvenanceConfig(consent=True))
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = f"{tmp}/live.mp4"
+        fps = live_clip(name, clip, size, seconds + warmup + 1.0)
+        rows = []
+        with LiveSwap(profile, settings, LiveConfig(clip, *size, realtime=True)) as live:
+            started = time.perf_counter()
+            for frame in live:
+                now = time.perf_counter() - started
+                if now >= warmup:
+                    rows.append((now, frame.latency_ms, frame.index, frame.dropped))
+                if now >= warmup + seconds:
+                    break
+    times, latency, index, dropped = (np.array(column) for column in zip(*rows))
+    span = float(times[-1] - times[0])
+    return LiveReport(clip=name, size=size, source_fps=fps, seconds=span, frames=len(rows),
+                      fps=(len(rows) - 1) / span, latency_median_ms=float(np.median(latency)),
+                      latency_p95_ms=float(np.percentile(latency, 95)), latency_max_ms=float(latency.max()),
+                      dropped_share=float((dropped[-1] - dropped[0]) / max(1, index[-1] - index[0])))
