@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv media test demo bench eval clean distclean
+.PHONY: venv media browser test ui demo bench eval clean distclean
 
 venv: $(STAMP)
 
@@ -21,8 +21,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 media: venv
 	$(BIN)/facegraft media fetch
 
-test: venv media
+# The UI tests drive the real page in Debian's Chromium (never a browser playwright downloads).
+CHROMIUM := /usr/bin/chromium
+browser: $(CHROMIUM)
+
+# Debian's packages need root: as root directly (CI), otherwise through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+
+test: venv media browser
 	$(BIN)/python -m pytest -q tests
+
+ui: venv
+	$(BIN)/facegraft ui
 
 demo: venv media
 	$(BIN)/facegraft demo

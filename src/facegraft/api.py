@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from facegraft.analysis import FaceTracker, analyze_image
+from facegraft.analysis import Face, FaceTracker, analyze_image
 from facegraft.capture import VIDEO_SUFFIXES
 from facegraft.config import AnalysisConfig, ProvenanceConfig, SwapConfig, VideoConfig
 from facegraft.errors import FacegraftError
@@ -22,10 +22,14 @@ from facegraft.generate.profile import SourceProfile, load_profile, profile_from
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image, write_image
 from facegraft.io.image import image_format
 from facegraft.provenance import FrameMarker, Stamp, require_consent
-from facegraft.select import FaceSelector, SelectionConfig, references_from_images
+from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
 
 PREVIEW_FRAMES = 5
+
+# Called with (frames done, frames total) as a run goes; total is 0 when unknown. An exception it
+# raises aborts the run (the partial output is removed), which is how callers cancel.
+Progress = Callable[[int, int], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,11 +79,12 @@ def load_sources(sources: Sequence[str | Path]) -> SourceProfile:
 def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, settings: Settings = Settings(),
          reference: str | Path | None = None, mapping: Sequence[tuple[str | Path, Sequence[str | Path]]] = (),
          preview_dir: str | Path | None = None, debug_dir: str | Path | None = None,
-         progress: bool = False) -> SwapSummary:
+         progress: bool = False, on_progress: Progress | None = None) -> SwapSummary:
     """Swap the source person into `target` (image or video), writing `output` atomically.
 
     `reference`: swap only the target person who looks like this photo. `mapping`: several
     (reference photo, source photos or profile) pairs, each target person getting their own source.
+    `on_progress(done, total)` is called after each frame; an exception it raises aborts the run.
     """
     require_consent(settings.provenance)
     target, output = Path(target), Path(output)
@@ -94,12 +99,15 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
     started = time.perf_counter()
     marker = FrameMarker(Stamp.new(settings.provenance))
     marker.check()
+    report = on_progress or (lambda done, total: None)
     if kind is MediaKind.IMAGE:
+        report(0, 1)
         counts, previews = _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
                                        inputs)
+        report(1, 1)
     else:
         counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
-                                       inputs, progress)
+                                       inputs, progress, report)
     return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
 
 
@@ -139,7 +147,8 @@ def _swap_image(target, output, profiles, selector, settings, marker, preview_di
     return (1, int(bool(results)), len(results)), previews
 
 
-def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, progress):
+def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, progress,
+                report: Progress):
     swapper = FaceSwapper(profiles, settings.swap, video=True)
     stamp = marker.stamp.metadata()
     meta = {"comment": stamp["Description"], "description": f"AI-generated. Consent: {stamp['Consent']}",
@@ -173,9 +182,32 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
             if frame.index in preview_at:
                 previews.extend(_write_previews(preview_dir, debug_dir, frame.index, frame.rgb, out, results))
             bar.update(1)
+            report(frames, info.frame_count)
 
         run_pipelined(iter(reader), process, sink, threads=settings.video.workers > 1)
     return (frames, swapped, faces_swapped), tuple(previews)
+
+
+def preview_frame(profiles: SourceProfile | Sequence[SourceProfile], rgb: np.ndarray, settings: Settings = Settings(),
+                  references: Sequence[Reference] = (), faces: Sequence[Face] | None = None,
+                  marker: FrameMarker | None = None) -> np.ndarray:
+    """One frame swapped as `swap` would (labelled and watermarked), for interactive previews.
+
+    Analysing the source photos is the slow part of a swap, so the caller passes profiles it
+    keeps; `faces` (the frame's analysis) and `marker` can be kept too while only settings change.
+    """
+    require_consent(settings.provenance)
+    profiles = [profiles] if isinstance(profiles, SourceProfile) else list(profiles)
+    selection = dataclasses.replace(settings.selection, mode="reference") if references else settings.selection
+    if selection.mode == "reference" and not references:
+        raise FacegraftError("reference selection needs at least one reference face")
+    faces = analyze_image(rgb, settings.analysis) if faces is None else faces
+    chosen = FaceSelector(selection, references).choose(rgb, faces)
+    out, _ = FaceSwapper(profiles, settings.swap, video=False).swap_frame(rgb, chosen)
+    if marker is None:
+        marker = FrameMarker(Stamp.new(settings.provenance))
+        marker.check()
+    return marker.mark(out)
 
 
 def _write_previews(preview_dir, debug_dir, index: int, before: np.ndarray, after: np.ndarray,

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -31,8 +32,14 @@ class CaptureSummary:
 
 
 def capture_motion(source: str | Path, output: str | Path, preview: str | Path | None = None,
-                   config: AnalysisConfig = AnalysisConfig(), progress: bool = False) -> CaptureSummary:
-    """Write the motion of every face in `source` to `output` (.jsonl or .csv), optionally with a preview."""
+                   config: AnalysisConfig = AnalysisConfig(), progress: bool = False,
+                   on_progress: Callable[[int, int], None] | None = None) -> CaptureSummary:
+    """Write the motion of every face in `source` to `output` (.jsonl or .csv), optionally with a preview.
+
+    `on_progress(frames done, frames total)` is called after each frame; an exception it raises
+    aborts the run (no output is left behind).
+    """
+    report = on_progress or (lambda done, total: None)
     source, output = Path(source), check_motion_path(Path(output))
     kind = probe(source)
     if preview is not None:
@@ -44,8 +51,9 @@ def capture_motion(source: str | Path, output: str | Path, preview: str | Path |
         writer = MotionWriter(fh, output.suffix.lower())
         if kind is MediaKind.IMAGE:
             counts = _capture_image(source, writer, preview, config)
+            report(1, 1)
         else:
-            counts = _capture_video(source, writer, preview, config, progress, stack)
+            counts = _capture_video(source, writer, preview, config, progress, stack, report)
         fh.close()
     return CaptureSummary(*counts, output=output, preview=preview)
 
@@ -69,7 +77,8 @@ def _capture_image(source: Path, writer: MotionWriter, preview: Path | None,
 
 
 def _capture_video(source: Path, writer: MotionWriter, preview: Path | None, config: AnalysisConfig,
-                   progress: bool, stack: contextlib.ExitStack) -> tuple[int, int, int, int]:
+                   progress: bool, stack: contextlib.ExitStack,
+                   report: Callable[[int, int], None]) -> tuple[int, int, int, int]:
     reader = stack.enter_context(VideoReader(source))
     tracker = stack.enter_context(FaceTracker(config))
     info = reader.info
@@ -92,4 +101,5 @@ def _capture_video(source: Path, writer: MotionWriter, preview: Path | None, con
         frames += 1
         with_faces += bool(faces)
         bar.update(1)
+        report(frames, info.frame_count)
     return frames, with_faces, writer.count, len(tracks)

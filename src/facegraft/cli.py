@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -158,6 +159,48 @@ def cmd_reenact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_live(args: argparse.Namespace) -> int:
+    import contextlib
+    from facegraft.api import Settings, load_sources
+    from facegraft.config import AnalysisConfig, preset
+    from facegraft.live import LiveConfig, LiveSwap, VirtualCamera, run_live
+    from facegraft.provenance import require_consent
+    from facegraft.select import SelectionConfig
+    try:
+        settings = Settings(swap=preset(args.preset), selection=SelectionConfig(mode=args.faces),
+                            analysis=AnalysisConfig(max_faces=1 if args.faces == "one" else args.max_faces),
+                            provenance=_provenance(args))
+        config = LiveConfig(args.input, args.width, args.height, loop=args.loop)
+    except ValueError as exc:
+        raise FacegraftError(str(exc)) from None
+    require_consent(settings.provenance)  # before the slow part: building the source profile
+    with contextlib.ExitStack() as stack:
+        camera = (stack.enter_context(VirtualCamera(args.virtual_camera, args.width, args.height))
+                  if args.virtual_camera else None)
+        live = stack.enter_context(LiveSwap(load_sources(args.source), settings, config))
+        summary = run_live(live, _live_sink(camera, args.quiet), args.duration)
+    if not args.quiet:
+        print(f"live: {summary.frames} frames in {summary.seconds:.1f} s ({summary.fps:.1f} fps), "
+              f"latency median {summary.latency_median_ms:.0f} ms, {summary.dropped} dropped")
+    return 0
+
+
+def _live_sink(camera, quiet: bool):
+    """What happens to each live frame: published to the virtual camera, a status line every 2 s."""
+    import time
+    shown = time.perf_counter()
+
+    def sink(frame) -> None:
+        nonlocal shown
+        if camera is not None:
+            camera.write(frame.rgb)
+        if not quiet and time.perf_counter() - shown >= 2.0:
+            print(f"live: {frame.fps:.1f} fps, latency {frame.latency_ms:.0f} ms, {frame.dropped} dropped",
+                  file=sys.stderr, flush=True)
+            shown = time.perf_counter()
+    return sink
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from facegraft import media
     from facegraft.api import Settings, swap
@@ -180,7 +223,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from facegraft import bench
-    known = ("analysis", "smoothing", "swap", "reenact")
+    known = ("analysis", "smoothing", "swap", "reenact", "live")
     unknown = set(args.parts) - set(known)
     if unknown:
         raise FacegraftError(f"unknown bench part {sorted(unknown)[0]!r}; choose from {', '.join(known)}")
@@ -211,7 +254,42 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"reenact astronaut.png by {driver}: identity distance median {r.identity_median:.3f}, "
                   f"correlation eyes {r.eye_correlation:.3f} jaw {r.jaw_correlation:.3f} roll {r.roll_correlation:.3f}, "
                   f"{r.fps:.1f} frames/s")
+    if "live" in parts:
+        for clip in ("single_face.mp4", "carphone_pristine.mp4"):
+            r = bench.live_report(clip)
+            print(f"live {clip} as a {r.size[0]}x{r.size[1]} camera at {r.source_fps:.0f} fps (fast preset, {r.seconds:.0f} s): "
+                  f"{r.fps:.1f} fps out, latency median {r.latency_median_ms:.0f} ms, p95 {r.latency_p95_ms:.0f}, "
+                  f"max {r.latency_max_ms:.0f}, {100 * r.dropped_share:.1f}% of frames dropped")
     return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from facegraft.ui.config import DEFAULT_DATA_DIR, UiConfig
+    from facegraft.ui.server import UiServer
+    try:
+        config = UiConfig(host=args.host, port=args.port, data_dir=args.data_dir or DEFAULT_DATA_DIR,
+                          max_upload_bytes=args.max_upload_mb * 1024 * 1024, open_browser=args.open)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    except ValueError as exc:
+        raise FacegraftError(str(exc)) from None
+    except OSError as exc:
+        raise FacegraftError(f"cannot use the data folder {args.data_dir} ({exc.strerror or exc})") from None
+    server = UiServer(config)
+    if not config.loopback:
+        _warn(f"listening on {args.host}: anyone who can reach this machine can use the UI and its files")
+    print(f"facegraft ui: {server.url}  (jobs in {config.data_dir}; Ctrl+C stops)", flush=True)
+    # A service manager's SIGTERM stops the server as cleanly as Ctrl+C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        # serve() has closed the server; a running job is back in the queue for the next start.
+        print("facegraft ui: stopped", flush=True)
+    return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,6 +356,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_provenance_options(re_p)
     re_p.set_defaults(func=cmd_reenact)
 
+    lv = sub.add_parser("live", help="swap the source's face into a camera (or a video played as one) as it comes")
+    lv.add_argument("--source", "-s", nargs="+", type=Path, required=True, help="photos of the source person, or a profile .npz")
+    lv.add_argument("--input", "-i", default="0", help="camera number, /dev/videoN, or a video file or URL played live (default 0)")
+    lv.add_argument("--virtual-camera", metavar="/dev/videoN", help="publish the output to this v4l2loopback device")
+    lv.add_argument("--width", type=positive_int, default=640, help="frame width (default 640)")
+    lv.add_argument("--height", type=positive_int, default=480, help="frame height (default 480)")
+    lv.add_argument("--preset", choices=("fast", "balanced", "quality"), default="fast",
+                    help="swap quality; only fast keeps up with a camera on a small CPU (default fast)")
+    lv.add_argument("--faces", choices=("one", "all"), default="one", help="which faces (default one)")
+    lv.add_argument("--max-faces", type=positive_int, default=4, help="most faces with --faces all (default 4)")
+    lv.add_argument("--loop", action="store_true", help="replay a video file forever")
+    lv.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: at the end, or Ctrl+C)")
+    lv.add_argument("--quiet", "-q", action="store_true")
+    _add_provenance_options(lv)
+    lv.set_defaults(func=cmd_live)
+
     from facegraft.evaluate.command import add_eval_parser
     add_eval_parser(sub)
 
@@ -289,9 +383,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output-dir", default="out/demo", help="where to write (default out/demo)")
     demo.set_defaults(func=cmd_demo)
 
+    ui_p = sub.add_parser("ui", help="start the local web app (swap, reenact, analyze, verify, live) in your browser")
+    ui_p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
+    ui_p.add_argument("--port", type=port_number, default=0, help="port (default: any free one, printed)")
+    ui_p.add_argument("--data-dir", type=Path, help="where jobs, uploads and outputs live (default ~/.local/share/facegraft/ui)")
+    ui_p.add_argument("--max-upload-mb", type=positive_int, default=2048, help="largest upload in MB (default 2048)")
+    ui_p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    ui_p.set_defaults(func=cmd_ui)
+
     bench_p = sub.add_parser("bench", help="measure speed and smoothing on the sample media")
     bench_p.add_argument("parts", nargs="*", metavar="PART",
-                         help="what to measure: analysis, smoothing, swap, reenact (default: all)")
+                         help="what to measure: analysis, smoothing, swap, reenact, live (default: all)")
     bench_p.set_defaults(func=cmd_bench)
     return parser
 
@@ -303,6 +405,16 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535 (0: any free port)")
     return value
 
 

@@ -16,7 +16,7 @@ import functools
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -84,7 +84,11 @@ def _state_from_face(index: int, t: float, face: Face) -> DriverState:
                        np.array([face.expression.named["eye_open_right"], face.expression.named["eye_open_left"]]))
 
 
-def states_from_video(path: Path, config: AnalysisConfig, progress: bool) -> tuple[list[DriverState], object]:
+def states_from_video(path: Path, config: AnalysisConfig, progress: bool,
+                      on_frame: Callable[[int, int], None] | None = None,
+                      most: int | None = None) -> tuple[list[DriverState], object]:
+    """The driver's motion per frame (of the first `most` frames when given);
+    `on_frame(frames done, frames total)` after each frame."""
     states = []
     with VideoReader(path) as reader, FaceTracker(config) as tracker:
         bar = tqdm(total=reader.info.frame_count or None, unit="frame", file=sys.stderr, disable=not progress,
@@ -98,6 +102,10 @@ def states_from_video(path: Path, config: AnalysisConfig, progress: bool) -> tup
             states.append(_state_from_face(frame.index, frame.time, face) if face is not None
                           else DriverState(frame.index, frame.time, None, None, None, None, None, None))
             bar.update(1)
+            if on_frame is not None:
+                on_frame(len(states), reader.info.frame_count)
+            if most is not None and len(states) >= most:
+                break
         bar.close()
         info = reader.info
     return states, info
@@ -242,30 +250,32 @@ def _lid_weights(side: int) -> np.ndarray:
 
 
 def reenact(source: str | Path, driver: str | Path, output: str | Path, settings: ReenactSettings = ReenactSettings(),
-            progress: bool = False) -> ReenactSummary:
+            progress: bool = False, on_progress: Callable[[int, int], None] | None = None) -> ReenactSummary:
+    """Make the portrait `source` move like `driver` (a video or a motion file), writing `output` atomically.
+
+    `on_progress(done, total)` counts steps: each driver video frame is one step when analysed and
+    one when rendered (a motion file's frames only when rendered). An exception it raises aborts
+    the run, leaving no output.
+    """
     require_consent(settings.provenance)
     source, driver, output = Path(source), Path(driver), Path(output)
     started = time.perf_counter()
     if output.suffix.lower() not in VIDEO_SUFFIXES:
         raise FacegraftError(f"{output}: a reenactment is a video: end the output in .mp4, .mov or .mkv")
-    portrait_rgb = read_image(source)
-    faces = analyze_image(portrait_rgb)
-    if not faces:
-        raise FacegraftError(f"{source}: no face mesh could be fitted to the portrait")
-    face = faces[0]
-    if driver.suffix.lower() in (".jsonl", ".csv"):
+    portrait_rgb, face = _portrait(source)
+    if _is_motion_file(driver):
         states, fps = states_from_motion(driver)
         audio = None
     else:
-        if probe(driver) is not MediaKind.VIDEO:
-            raise FacegraftError(f"{driver}: the driver must be a video or a motion file (.jsonl, .csv)")
-        states, info = states_from_video(driver, settings.analysis, progress)
+        _check_driver_video(driver)
+        states, info = states_from_video(driver, settings.analysis, progress,
+                                         on_frame=on_progress and (lambda done, total: on_progress(done, 2 * total)))
         fps, audio = info.fps, (driver if info.has_audio else None)
     neutral = choose_neutral(states, float(fps), settings.driver_neutral)
     engine = _Reenactor(portrait_rgb, face, source.name, states[neutral], settings)
     marker = FrameMarker(Stamp.new(settings.provenance))
     marker.check()
-    frames = _driver_images(driver, len(states)) if audio is not None or driver.suffix.lower() not in (".jsonl", ".csv") else None
+    frames = _driver_images(driver, len(states)) if not _is_motion_file(driver) else None
     h, w = portrait_rgb.shape[:2]
     meta = marker.stamp.metadata()
     with contextlib.ExitStack() as stack:
@@ -275,12 +285,77 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
                                                  metadata={"comment": meta["Description"], "encoder": meta["Software"]}))
         bar = stack.enter_context(tqdm(total=len(states), unit="frame", file=sys.stderr, disable=not progress,
                                        desc="reenact", leave=False))
-        for state in states:
+        analysed = 0 if _is_motion_file(driver) else len(states)  # steps already reported
+        for rendered, state in enumerate(states, 1):
             driver_rgb = next(frames) if frames is not None else None
             writer.write(marker.mark(engine.frame(state, driver_rgb)), state.time)
             bar.update(1)
+            if on_progress is not None:
+                on_progress(analysed + rendered, analysed + len(states))
     found = sum(s.offsets is not None for s in states)
     return ReenactSummary(output, len(states), found, neutral, time.perf_counter() - started)
+
+
+def _portrait(source: Path) -> tuple[np.ndarray, Face]:
+    rgb = read_image(source)
+    faces = analyze_image(rgb)
+    if not faces:
+        raise FacegraftError(f"{source}: no face mesh could be fitted to the portrait")
+    return rgb, faces[0]
+
+
+def _is_motion_file(driver: Path) -> bool:
+    return driver.suffix.lower() in (".jsonl", ".csv")
+
+
+def _check_driver_video(driver: Path) -> None:
+    if probe(driver) is not MediaKind.VIDEO:
+        raise FacegraftError(f"{driver}: the driver must be a video or a motion file (.jsonl, .csv)")
+
+
+class ReenactPreview:
+    """Single reenacted frames for interactive previews (the UI's scrubbing).
+
+    The portrait and the driver's neutral frame are prepared once; for a video driver only its
+    first seconds are analysed, where the neutral frame is looked for. Each previewed frame's
+    motion comes from that driver frame alone, so it is close to, not identical with, what
+    `reenact` renders with the whole clip's tracking and smoothing.
+    """
+
+    def __init__(self, source: str | Path, driver: str | Path, settings: ReenactSettings = ReenactSettings()):
+        require_consent(settings.provenance)
+        source, driver = Path(source), Path(driver)
+        self.settings = settings
+        rgb, face = _portrait(source)
+        if _is_motion_file(driver):
+            self.states, fps = states_from_motion(driver)
+        else:
+            _check_driver_video(driver)
+            with VideoReader(driver) as reader:
+                fps = reader.info.fps
+            most = max(int(NEUTRAL_SEARCH_SECONDS * float(fps)), (settings.driver_neutral or 0) + 1)
+            self.states, _ = states_from_video(driver, settings.analysis, False, most=most)
+        self.fps = float(fps)
+        neutral = choose_neutral(self.states, self.fps, settings.driver_neutral)
+        self._engine = _Reenactor(rgb, face, source.name, self.states[neutral], settings)
+
+    def frame(self, seconds: float, driver_rgb: np.ndarray | None = None,
+              marker: FrameMarker | None = None) -> np.ndarray:
+        """The portrait moved as the driver is at `seconds`, labelled and watermarked.
+
+        `driver_rgb`: the driver video's frame at that time (None for a motion file).
+        """
+        if driver_rgb is not None:
+            index = int(round(seconds * self.fps))
+            faces = analyze_image(driver_rgb, self.settings.analysis)
+            state = (_state_from_face(index, seconds, faces[0]) if faces
+                     else DriverState(index, seconds, None, None, None, None, None, None))
+        else:
+            state = min(self.states, key=lambda s: abs(s.time - seconds))
+        if marker is None:
+            marker = FrameMarker(Stamp.new(self.settings.provenance))
+            marker.check()
+        return marker.mark(self._engine.frame(state, driver_rgb))
 
 
 def _driver_images(path: Path, count: int) -> Iterator[np.ndarray | None]:
