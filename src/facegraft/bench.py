@@ -310,3 +310,36 @@ def live_report(name: str = "single_face.mp4", size: tuple[int, int] = (640, 480
                       fps=(len(rows) - 1) / span, latency_median_ms=float(np.median(latency)),
                       latency_p95_ms=float(np.percentile(latency, 95)), latency_max_ms=float(latency.max()),
                       dropped_share=float((dropped[-1] - dropped[0]) / max(1, index[-1] - index[0])))
+
+
+@dataclasses.dataclass(frozen=True)
+class PreviewReport:
+    profile_seconds: float  # building the source profile, once per set of source photos
+    settings_change_ms: float  # median: a slider moved, same frame (frame, faces and profile cached)
+    new_frame_ms: float  # median: the target scrubbed to another time (seek, decode, analyse, swap)
+
+
+def preview_report(repeats: int = 8) -> PreviewReport:
+    """What the web UI's swap preview costs, through the same cached code the UI serves it with
+    (astronaut.png onto single_face.mp4, balanced, without the HTTP round trip and JPEG)."""
+    from facegraft.api import Settings
+    from facegraft.config import ProvenanceConfig, preset
+    from facegraft.ui.frames import Previews
+    previews = Previews()
+    sources, target = [media.path("astronaut.png")], media.path("single_face.mp4")
+    started = time.perf_counter()
+    previews.profile(sources)
+    profile_seconds = time.perf_counter() - started
+    consented = ProvenanceConfig(consent=True)  # public test media published for research use
+    settings = [Settings(swap=preset("balanced", detail=d), provenance=consented)
+                for d in np.linspace(0.2, 1.0, repeats)]
+    previews.swap(sources, target, "video", 0.0, settings[0], ())
+    changes, frames = [], []
+    for index, s in enumerate(settings):
+        started = time.perf_counter()
+        previews.swap(sources, target, "video", 0.0, s, ())
+        changes.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        previews.swap(sources, target, "video", 0.1 + 0.25 * index, s, ())
+        frames.append(time.perf_counter() - started)
+    return PreviewReport(profile_seconds, 1000 * float(np.median(changes)), 1000 * float(np.median(frames)))

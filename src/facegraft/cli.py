@@ -223,7 +223,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from facegraft import bench
-    known = ("analysis", "smoothing", "swap", "reenact", "live")
+    known = ("analysis", "smoothing", "swap", "reenact", "live", "preview")
     unknown = set(args.parts) - set(known)
     if unknown:
         raise FacegraftError(f"unknown bench part {sorted(unknown)[0]!r}; choose from {', '.join(known)}")
@@ -254,6 +254,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"reenact astronaut.png by {driver}: identity distance median {r.identity_median:.3f}, "
                   f"correlation eyes {r.eye_correlation:.3f} jaw {r.jaw_correlation:.3f} roll {r.roll_correlation:.3f}, "
                   f"{r.fps:.1f} frames/s")
+    if "preview" in parts:
+        r = bench.preview_report()
+        print(f"UI swap preview (astronaut.png onto single_face.mp4, balanced): source profile {r.profile_seconds:.2f} s "
+              f"once; settings change {r.settings_change_ms:.0f} ms; new frame {r.new_frame_ms:.0f} ms (medians)")
     if "live" in parts:
         for clip in ("single_face.mp4", "carphone_pristine.mp4"):
             r = bench.live_report(clip)
@@ -393,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_p = sub.add_parser("bench", help="measure speed and smoothing on the sample media")
     bench_p.add_argument("parts", nargs="*", metavar="PART",
-                         help="what to measure: analysis, smoothing, swap, reenact, live (default: all)")
+                         help="what to measure: analysis, smoothing, swap, reenact, live, preview (default: all)")
     bench_p.set_defaults(func=cmd_bench)
     return parser
 
