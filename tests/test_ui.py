@@ -385,6 +385,9 @@ def test_swap_in_the_browser(page, server, tmp_path):
     report = row.get_by_role("link", name="Evaluation report").get_attribute("href")
     reply = Client(server).get(report)
     assert reply.status == 200 and b"facegraft evaluation" in reply.body
+    # The report names the files as the user dropped them, never where the server keeps them.
+    assert SOURCE.encode() in reply.body and IMAGE_TARGET.encode() in reply.body
+    assert b"/jobs/" not in reply.body and str(tmp_path).encode() not in reply.body
 
 
 def test_queue_survives_a_restart(browser, tmp_path):

@@ -64,19 +64,22 @@ def run_swap(job: Job, folder: Path, progress: Progress) -> tuple[Outputs, str]:
     if summary.faces_swapped == 0:
         text = f"no face was swapped in {info['label']}: the output is the target, labelled"
     if forms.report_wanted(job.settings):
+        names = ([item["label"] for item in job.files("source")], info["label"])
         outputs.append(_evaluation(sources, target, output, summary, job.settings.get("preset", "balanced"),
-                                   progress))
+                                   progress, names))
     return outputs, text
 
 
 def _evaluation(sources: list[Path], target: Path, output: Path, summary, preset_name: str,
-                progress: Progress) -> dict:
+                progress: Progress, names: tuple[list[str], str]) -> dict:
     from facegraft.evaluate import EvalConfig, evaluate, speed_section, write_report
     progress.begin("evaluate")
     evaluation = evaluate(sources, target, output, EvalConfig())
     progress.check()  # evaluate takes no callback: a cancel is honoured once it returns
-    evaluation = dataclasses.replace(evaluation, speed=speed_section(summary.seconds, summary.frames,
-                                                                     summary.frames_swapped, preset_name))
+    # The report names the files as the user knows them, not by where the server keeps them.
+    evaluation = dataclasses.replace(evaluation, sources=tuple(names[0]), target=names[1], output=output.name,
+                                     speed=speed_section(summary.seconds, summary.frames, summary.frames_swapped,
+                                                         preset_name))
     report = write_report(evaluation, output.with_name("report.html"), (target, output, *sources))
     return {"name": report.name, "role": "report", "kind": "html"}
 
