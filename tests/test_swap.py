@@ -404,6 +404,22 @@ def test_mapping_gives_each_person_their_own_source(two_faces):
         assert descriptor_distance(after[cell], mine) < descriptor_distance(after[cell], other) - 0.05
 
 
+def test_people_mapped_to_one_source_share_its_profile(two_faces, monkeypatch):
+    # Picking two people for the same source (the UI's face picking does this) must not analyse
+    # the source twice: that is the slow part of a swap.
+    import facegraft.api
+    tmp, path, canvas = two_faces
+    built = []
+    original = facegraft.api.load_sources
+    monkeypatch.setattr(facegraft.api, "load_sources", lambda srcs: built.append(srcs) or original(srcs))
+    source = [media.path("astronaut.png")]
+    summary = swap([], path, tmp / "both.png", FAST, mapping=[(media.path("single_face.jpg"), source),
+                                                               (media.path("15-f13-anc-ph.jpg"), source)])
+    assert summary.faces_swapped == 2
+    assert len(built) == 1
+    assert all(c > 8 for c in changed_cells(canvas, tmp / "both.png"))
+
+
 # --- 6. profiles -----------------------------------------------------------------------------------
 
 

@@ -113,9 +113,12 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
 
 def _plan(sources, reference, mapping, selection: SelectionConfig):
     if mapping:
-        profiles, images = [], []
+        profiles, images, built = [], [], {}
         for index, (ref, srcs) in enumerate(mapping):
-            profiles.append(load_sources(srcs))
+            key = tuple(str(Path(s).resolve()) for s in srcs)
+            if key not in built:  # several target people may get the same source: analyse it once
+                built[key] = load_sources(srcs)
+            profiles.append(built[key])
             images.append((read_image(Path(ref)), index))
         refs = references_from_images(images, names=[str(r) for r, _ in mapping])
         return profiles, refs, dataclasses.replace(selection, mode="reference")
