@@ -144,7 +144,7 @@ def _swap_image(target, output, profiles, selector, settings, marker, preview_di
     chosen = selector.choose(rgb, faces)
     swapper = FaceSwapper(profiles, settings.swap, video=False)
     out, results = swapper.swap_frame(rgb, chosen)
-    out = marker.mark(out)
+    out = marker.mark(out, still=True)
     write_image(output, out, text=marker.stamp.metadata(), inputs=inputs)
     previews = _write_previews(preview_dir, debug_dir, 0, rgb, out, results)
     return (1, int(bool(results)), len(results)), previews
@@ -193,8 +193,9 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
 
 def preview_frame(profiles: SourceProfile | Sequence[SourceProfile], rgb: np.ndarray, settings: Settings = Settings(),
                   references: Sequence[Reference] = (), faces: Sequence[Face] | None = None,
-                  marker: FrameMarker | None = None) -> np.ndarray:
+                  marker: FrameMarker | None = None, still: bool = False) -> np.ndarray:
     """One frame swapped as `swap` would (labelled and watermarked), for interactive previews.
+    `still`: the frame is an image target (its watermark as an image output gets it), not a video frame.
 
     Analysing the source photos is the slow part of a swap, so the caller passes profiles it
     keeps; `faces` (the frame's analysis) and `marker` can be kept too while only settings change.
@@ -210,7 +211,7 @@ def preview_frame(profiles: SourceProfile | Sequence[SourceProfile], rgb: np.nda
     if marker is None:
         marker = FrameMarker(Stamp.new(settings.provenance))
         marker.check()
-    return marker.mark(out)
+    return marker.mark(out, still)
 
 
 def _write_previews(preview_dir, debug_dir, index: int, before: np.ndarray, after: np.ndarray,

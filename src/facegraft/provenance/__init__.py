@@ -73,7 +73,8 @@ class FrameMarker:
             render_label(self.stamp.config.label_text, (720, 1280), self.stamp.config.label_corner,
                          self.stamp.config.label_opacity, self.stamp.config.label_font)
 
-    def mark(self, rgb: np.ndarray) -> np.ndarray:
+    def mark(self, rgb: np.ndarray, still: bool = False) -> np.ndarray:
+        """The frame labelled and watermarked; `still` for an image output (see watermark.embed)."""
         cfg = self.stamp.config
         if cfg.visible_label:
             shape = rgb.shape[:2]
@@ -81,4 +82,4 @@ class FrameMarker:
                 self._patches[shape] = render_label(cfg.label_text, shape, cfg.label_corner, cfg.label_opacity,
                                                     cfg.label_font)
             rgb = apply_label(rgb, self._patches[shape])
-        return embed(rgb, self.stamp.payload)
+        return embed(rgb, self.stamp.payload, still)

@@ -6,11 +6,10 @@ import dataclasses
 from pathlib import Path
 
 import av
-import numpy as np
 from PIL import Image
 
 from facegraft.io import MediaKind, VideoReader, probe, read_image
-from facegraft.provenance.watermark import GRIDS, Reading, correlations, decode, read
+from facegraft.provenance.watermark import SCHEMES, Reading, correlations, decode, read
 
 MAX_FRAMES = 40  # frames a video verdict is drawn from, spread over its length
 
@@ -43,17 +42,17 @@ def _verify_video(path: Path) -> Verdict:
     with VideoReader(path) as reader:
         total = max(reader.info.frame_count, 1)
         step = max(1, total // MAX_FRAMES)
-        sums = {grid: np.zeros_like(v) for grid, v in correlations(np.zeros((8, 8, 3), np.uint8)).items()}
+        sums = {name: 0.0 for name in SCHEMES}
         checked = marked = 0
         for frame in reader:
             if frame.index % step or checked >= MAX_FRAMES:
                 continue
             soft = correlations(frame.rgb)
-            for grid in GRIDS:
-                sums[grid] += soft[grid]
+            for name in SCHEMES:
+                sums[name] = sums[name] + soft[name]
             checked += 1
-            marked += any(decode(v, g).payload is not None for g, v in soft.items())
-    readings = [decode(total / max(checked, 1), grid) for grid, total in sums.items()]
+            marked += any(decode(v, name).payload is not None for name, v in soft.items())
+    readings = [decode(total / checked, name) for name, total in sums.items()]  # frame 0 is always checked
     best = max(readings, key=lambda r: (r.payload is not None, r.confidence))
     return Verdict(best.payload is not None, best, checked, marked, video_metadata(path))
 

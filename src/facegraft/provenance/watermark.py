@@ -4,6 +4,8 @@ the Haar-DWT approximation of the frame's luminance, resized to a fixed working 
 - Working grid: the luminance is resized to a fixed square before embedding and before reading,
   so the mark survives any rescaling (half-size downscales included) and any aspect ratio.
 - DWT approximation band, low-to-mid DCT frequencies: what survives H.264 at CRF 32 and JPEG 70.
+- Three layouts, one per kind of output (see SCHEMES): sparse strong chips for video, dense weak
+  ones for still images, dense weak ones on a smaller grid for tiny frames. Reading tries all.
 - Spread spectrum with informed embedding: every bit is spread over many coefficients with a
   pseudo-random sign pattern; embedding cancels most of the image's own projection on that
   pattern, so reading needs no original.
@@ -37,22 +39,29 @@ BLOCK = 8
 class Scheme:
     """How the payload is spread on one working grid."""
 
+    name: str
+    grid: int  # side of the square working grid
     positions: tuple[tuple[int, int], ...]  # DCT coefficients of each 8x8 block that carry chips
     active: float  # share of blocks that carry chips
     strength: float  # chip amplitude (luminance units in the DCT domain)
+    seed: int  # added to KEY for this layout (the first two keep the seeds of the first release)
 
 
-# Few strong chips beat many weak ones: video coding zeroes small coefficients outright, so on
-# normal frames the mark sits in 5% of the blocks at an amplitude that survives H.264 at CRF 32.
-# Tiny frames (under 288 px) have too few blocks for that and use weak chips everywhere.
-SCHEMES = {
-    512: Scheme(((1, 1), (1, 2), (2, 1)), 0.05, 90.0),
-    256: Scheme(((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (3, 2), (2, 3), (0, 3), (3, 0), (1, 1)), 1.0, 11.0),
-}
+# Video: few strong chips beat many weak ones, because H.264 zeroes small coefficients outright;
+# 5% of the blocks at an amplitude that survives CRF 32. The price: on flat areas those blocks
+# show as small striped patches (a known defect). Nothing weaker was found to survive CRF 32.
+VIDEO = Scheme("video", 512, ((1, 1), (1, 2), (2, 1)), 0.05, 90.0, 512)
+# Still images need to survive JPEG 70 and half-size downscales, which keep weak chips: every
+# block carries some, about 3 grey levels (RMS) on flat areas, which reads as invisible.
+STILL = Scheme("still", 512, ((1, 1), (1, 2), (2, 1)), 1.0, 16.0, 513)
+# Tiny frames (under 288 px) have too few blocks for either and use weak chips on a smaller grid.
+SMALL = Scheme("small", 256, ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (3, 2), (2, 3), (0, 3), (3, 0), (1, 1)),
+               1.0, 11.0, 256)
+SCHEMES = {scheme.name: scheme for scheme in (VIDEO, STILL, SMALL)}
+SMALL_SIDE = 288  # frames whose short side is under this use SMALL
 MIN_PSNR = 40.5  # the mark is scaled down on the rare frame where it would cost more than this
 CANCEL = 0.9  # share of the image's own projection removed while embedding
 KEY = zlib.crc32(b"facegraft watermark v1")
-GRIDS = (512, 256)  # large frames use the first, small ones (under 288 px) the second
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +91,8 @@ class Payload:
 class Reading:
     payload: Payload | None
     confidence: float  # 0..1: share of coded bits that agreed with the corrected codeword
-    strength: float  # mean signed correlation over the coded bits, in units of STRENGTH
+    strength: float  # mean signed correlation over the coded bits, in units of the scheme's strength
+    scheme: str = ""  # the layout it was read from (a SCHEMES name), "" when nothing was found
 
 
 @functools.cache
@@ -92,11 +102,10 @@ def _codec() -> RSCodec:
 
 
 @functools.cache
-def _layout(grid: int) -> tuple[np.ndarray, np.ndarray]:
+def _layout(scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
     """For each chip (coefficient): which bit it carries (BITS = none) and its sign, fixed by the key."""
-    scheme = SCHEMES[grid]
-    blocks = (grid // 2 ** LEVELS // BLOCK) ** 2
-    rng = np.random.default_rng(KEY + grid)
+    blocks = (scheme.grid // 2 ** LEVELS // BLOCK) ** 2
+    rng = np.random.default_rng(KEY + scheme.seed)
     active = np.zeros(blocks, bool)
     active[rng.permutation(blocks)[:max(1, int(round(blocks * scheme.active)))]] = True
     chip_active = np.repeat(active, len(scheme.positions))
@@ -107,8 +116,11 @@ def _layout(grid: int) -> tuple[np.ndarray, np.ndarray]:
     return bit_of_chip, signs.astype(np.float32)
 
 
-def grid_for(height: int, width: int) -> int:
-    return GRIDS[0] if min(height, width) >= 288 else GRIDS[1]
+def scheme_for(height: int, width: int, still: bool = False) -> Scheme:
+    """The layout a frame of this size gets: tiny frames SMALL, otherwise STILL or VIDEO."""
+    if min(height, width) < SMALL_SIDE:
+        return SMALL
+    return STILL if still else VIDEO
 
 
 def _bits(data: bytes) -> np.ndarray:
@@ -141,21 +153,23 @@ def _approximation_to_grid(approx: np.ndarray) -> np.ndarray:
     return approx
 
 
-def _chips(coeffs: np.ndarray, grid: int) -> np.ndarray:
-    rows, cols = zip(*SCHEMES[grid].positions)
+def _chips(coeffs: np.ndarray, scheme: Scheme) -> np.ndarray:
+    rows, cols = zip(*scheme.positions)
     return coeffs[:, :, rows, cols].reshape(-1)
 
 
-def embed(rgb: np.ndarray, payload: Payload) -> np.ndarray:
-    """The frame with the payload hidden in its luminance (uint8 RGB in, uint8 RGB out)."""
+def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
+    """The frame with the payload hidden in its luminance (uint8 RGB in, uint8 RGB out).
+
+    `still`: the frame is a still image (survives JPEG and rescaling, invisible), not a video frame
+    (also survives H.264 re-encoding, but shows on flat areas)."""
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
     luma = ycc[..., 0].astype(np.float32)
     h, w = luma.shape
-    grid = grid_for(h, w)
-    bit_of_chip, signs = _layout(grid)
-    coeffs = _coefficients(luma, grid)
-    chips = _chips(coeffs, grid)
-    scheme = SCHEMES[grid]
+    scheme = scheme_for(h, w, still)
+    bit_of_chip, signs = _layout(scheme)
+    coeffs = _coefficients(luma, scheme.grid)
+    chips = _chips(coeffs, scheme)
     wanted = _bits(_codec().encode(payload.to_bytes()))
     counts = np.maximum(np.bincount(bit_of_chip, minlength=BITS + 1), 1)
     projection = np.bincount(bit_of_chip, weights=signs * chips, minlength=BITS + 1) / counts
@@ -176,19 +190,20 @@ def embed(rgb: np.ndarray, payload: Payload) -> np.ndarray:
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
-def correlations(rgb: np.ndarray) -> dict[int, np.ndarray]:
-    """Per working grid, the soft value of every coded bit (sign = bit, size = evidence)."""
+def correlations(rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """Per scheme (by name), the soft value of every coded bit (sign = bit, size = evidence)."""
     luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float32)
+    coefficients = {grid: _coefficients(luma, grid) for grid in {s.grid for s in SCHEMES.values()}}
     out = {}
-    for grid in GRIDS:
-        bit_of_chip, signs = _layout(grid)
-        chips = _chips(_coefficients(luma, grid), grid)
+    for name, scheme in SCHEMES.items():
+        bit_of_chip, signs = _layout(scheme)
+        chips = _chips(coefficients[scheme.grid], scheme)
         counts = np.maximum(np.bincount(bit_of_chip, minlength=BITS + 1), 1)
-        out[grid] = (np.bincount(bit_of_chip, weights=signs * chips, minlength=BITS + 1) / counts)[:BITS]
+        out[name] = (np.bincount(bit_of_chip, weights=signs * chips, minlength=BITS + 1) / counts)[:BITS]
     return out
 
 
-def decode(soft: np.ndarray, grid: int = GRIDS[0]) -> Reading:
+def decode(soft: np.ndarray, scheme: str = VIDEO.name) -> Reading:
     """Payload from soft bit values, if the marker and the error-correcting code agree."""
     hard = np.packbits((soft > 0).astype(np.uint8)).tobytes()
     try:
@@ -200,10 +215,10 @@ def decode(soft: np.ndarray, grid: int = GRIDS[0]) -> Reading:
         return Reading(None, 0.0, 0.0)
     expected = _bits(bytes(codeword))
     agreement = float(np.mean(np.sign(soft) == expected))
-    return Reading(payload, agreement, float(np.mean(soft * expected) / SCHEMES[grid].strength))
+    return Reading(payload, agreement, float(np.mean(soft * expected) / SCHEMES[scheme].strength), scheme)
 
 
 def read(rgb: np.ndarray) -> Reading:
-    """The best reading of one frame over the working grids."""
-    readings = [decode(soft, grid) for grid, soft in correlations(rgb).items()]
+    """The best reading of one frame over the schemes."""
+    readings = [decode(soft, name) for name, soft in correlations(rgb).items()]
     return max(readings, key=lambda r: (r.payload is not None, r.confidence))

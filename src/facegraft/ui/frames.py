@@ -132,7 +132,7 @@ class Previews:
             references = self.references(target, kind, refs)
             rgb = self.frame(target, kind, seconds)
             return preview_frame(profile, rgb, settings, references=references,
-                                 faces=self.faces(target, kind, seconds))
+                                 faces=self.faces(target, kind, seconds), still=kind == "image")
 
     def reenact(self, portrait: Path, driver: Path, driver_kind: str, seconds: float,
                 settings: ReenactSettings) -> np.ndarray:
