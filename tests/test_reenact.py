@@ -28,7 +28,7 @@ def report():
     # the watermark's chips, and the re-measured jaw correlation then varies between 0.84 and 0.97
     # (0.970 without the mark). How little the mark moves measured faces is tested in test_provenance.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(facegraft.provenance, "embed", lambda rgb, payload: rgb)
+        patch.setattr(facegraft.provenance, "embed", lambda rgb, payload, still=False: rgb)
         return bench.reenact_report("astronaut.png", "single_face.mp4")
 
 
