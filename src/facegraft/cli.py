@@ -218,6 +218,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"side-by-side previews:  {(out / 'previews').resolve()}")
     print(f"motion capture ({motion.records} records): {motion.output.resolve()}")
     print(f"motion preview video:   {motion.preview.resolve()}")
+    print("next: `make ui` (or `facegraft ui`) starts the local web app: swap, reenact, analyze, verify, live")
     return 0
 
 
