@@ -29,7 +29,7 @@ import numpy as np
 from facegraft.analysis import FaceTracker
 from facegraft.api import Settings
 from facegraft.blas import one_blas_thread
-from facegraft.errors import FacegraftError
+from facegraft.errors import FacegraftError, first_line
 from facegraft.generate.profile import SourceProfile
 from facegraft.io import MediaKind, probe
 from facegraft.provenance import FrameMarker, Stamp, require_consent
@@ -489,7 +489,7 @@ class VirtualCamera:
             self._container.start_encoding()  # the device is asked for the format now, not at the first frame
         except (av.FFmpegError, OSError, ValueError) as exc:
             self.close()
-            raise FacegraftError(f"{device}: cannot publish to it as a virtual camera ({_first_line(exc)})") from None
+            raise FacegraftError(f"{device}: cannot publish to it as a virtual camera ({first_line(exc)})") from None
 
     @staticmethod
     def _check_device(path: Path) -> None:
@@ -508,7 +508,7 @@ class VirtualCamera:
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
         except (av.FFmpegError, OSError) as exc:
-            raise FacegraftError(f"{self.device}: writing to the virtual camera failed ({_first_line(exc)})") from None
+            raise FacegraftError(f"{self.device}: writing to the virtual camera failed ({first_line(exc)})") from None
 
     def close(self) -> None:
         container = getattr(self, "_container", None)
@@ -522,8 +522,3 @@ class VirtualCamera:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -11,7 +11,7 @@ from typing import Iterator
 import av
 import numpy as np
 
-from facegraft.errors import FacegraftError
+from facegraft.errors import FacegraftError, first_line
 from facegraft.io.media import check_readable
 
 
@@ -69,7 +69,7 @@ class VideoReader:
         try:
             self._container = av.open(str(self.path))
         except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-            raise FacegraftError(f"{self.path}: cannot open video ({_reason(exc)})") from None
+            raise FacegraftError(f"{self.path}: cannot open video ({first_line(exc)})") from None
         if not self._container.streams.video:
             self._container.close()
             raise FacegraftError(f"{self.path}: has no video stream")
@@ -115,7 +115,7 @@ class VideoReader:
                     yield VideoFrame(index=index, time=time, rgb=_upright(frame.to_ndarray(format="rgb24"), rotation))
                     index += 1
         except av.FFmpegError as exc:
-            raise FacegraftError(f"{self.path}: video is corrupt or truncated at frame {index} ({_reason(exc)})") from None
+            raise FacegraftError(f"{self.path}: video is corrupt or truncated at frame {index} ({first_line(exc)})") from None
         if index == 0:
             raise FacegraftError(f"{self.path}: video has no decodable frames")
         if cut_off:
@@ -144,7 +144,7 @@ class VideoReader:
                     break
                 chosen = frame
         except av.FFmpegError as exc:
-            raise FacegraftError(f"{self.path}: video is corrupt near {seconds:.2f} s ({_reason(exc)})") from None
+            raise FacegraftError(f"{self.path}: video is corrupt near {seconds:.2f} s ({first_line(exc)})") from None
         if chosen is None:
             raise FacegraftError(f"{self.path}: no frame could be decoded at {seconds:.2f} s")
         return _upright(chosen.to_ndarray(format="rgb24"), self.info.rotation)
@@ -179,11 +179,6 @@ def _stream_rotation(stream) -> int:
     return 0
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 TIME_BASE = fractions.Fraction(1, 90000)
 
 
@@ -200,7 +195,7 @@ class VideoWriter:
         try:
             self._container = av.open(str(self.path), mode="w")
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise FacegraftError(f"{self.path}: cannot write video ({_reason(exc)})") from None
+            raise FacegraftError(f"{self.path}: cannot write video ({first_line(exc)})") from None
         for key, value in (metadata or {}).items():
             self._container.metadata[key] = value
         self._stream = self._container.add_stream(codec, rate=fps)

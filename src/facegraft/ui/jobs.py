@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from facegraft.errors import FacegraftError
+from facegraft.errors import FacegraftError, first_line
 from facegraft.ui.errors import ApiError
 
 JOB_ID = re.compile(r"j[0-9a-f]{16}")
@@ -329,10 +329,10 @@ class JobRunner:
         except Interrupted:
             self.store.requeue(job)
         except (FacegraftError, ValueError, ApiError) as exc:
-            self._finish(job, "failed", error=one_line(exc), clear=True)
+            self._finish(job, "failed", error=first_line(exc), clear=True)
         except Exception as exc:  # noqa: BLE001 - a bug must fail the job, not kill the runner
             traceback.print_exc(file=sys.stderr)
-            self._finish(job, "failed", error=f"internal error ({type(exc).__name__}: {one_line(exc)})", clear=True)
+            self._finish(job, "failed", error=f"internal error ({type(exc).__name__}: {first_line(exc)})", clear=True)
         finally:
             self._current = None
 
@@ -342,9 +342,3 @@ class JobRunner:
                 clear_dir(self.store.outputs_dir(job.id))
                 changes["outputs"] = ()
             self.store.update(job.id, state=state, finished=time.time(), **changes)
-
-
-def one_line(exc: BaseException) -> str:
-    text = exc.message if isinstance(exc, ApiError) else str(exc)
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__

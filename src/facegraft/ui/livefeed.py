@@ -17,7 +17,7 @@ from facegraft.api import Settings
 from facegraft.generate.profile import SourceProfile
 from facegraft.ui.errors import ApiError
 from facegraft.ui.frames import encode_jpeg
-from facegraft.ui.jobs import one_line
+from facegraft.errors import first_line
 
 CAMERA = re.compile(r"(?:/dev/video)?([0-9]{1,2})")
 DEVICE = re.compile(r"/dev/video[0-9]{1,2}")
@@ -104,7 +104,7 @@ class LiveFeed:
                     if self._stop.is_set():
                         live.stop()
         except Exception as exc:  # noqa: BLE001 - a camera that fails is reported on the page
-            error = one_line(exc)
+            error = first_line(exc)
         finally:
             self._live = None
             with self._changed:

@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
-from facegraft.errors import FacegraftError
+from facegraft.errors import FacegraftError, first_line
 from facegraft.ui import forms
 from facegraft.ui.config import UiConfig
 from facegraft.ui.errors import ApiError
 from facegraft.ui.frames import Previews, encode_jpeg
-from facegraft.ui.jobs import KINDS, Job, JobRunner, JobStore, check_file_name, one_line
+from facegraft.ui.jobs import KINDS, Job, JobRunner, JobStore, check_file_name
 from facegraft.ui.livefeed import (BOUNDARY, LiveFeed, camera_input, cameras, live_available, stream_input,
                                    virtual_camera)
 from facegraft.ui.tasks import execute, user_text
@@ -217,7 +217,7 @@ class App:
         try:
             yield
         except FacegraftError as exc:
-            raise ApiError(400, user_text(one_line(exc), job, self.store.folder(job.id))) from None
+            raise ApiError(400, user_text(first_line(exc), job, self.store.folder(job.id))) from None
 
     def preview(self, job_id: str, body: Any) -> Response:
         job = self.store.load(job_id)
@@ -440,7 +440,7 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             except ApiError as exc:
                 response = json_response({"error": exc.message}, exc.status)
             except FacegraftError as exc:
-                response = json_response({"error": one_line(exc)}, 400)
+                response = json_response({"error": first_line(exc)}, 400)
             except Exception as exc:  # noqa: BLE001 - one line to the page, the details to the terminal
                 traceback.print_exc(file=sys.stderr)
                 response = json_response({"error": f"internal error ({type(exc).__name__})"}, 500)
