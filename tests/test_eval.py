@@ -150,6 +150,24 @@ def test_hard_paste_scores_worse_on_seams(work: Path, swapped: Path, real: Evalu
     assert agg(result, "blending", "skin_delta_e", "median") > agg(real, "blending", "skin_delta_e", "median")
 
 
+def test_progress_is_reported_and_can_stop_the_evaluation(swapped: Path) -> None:
+    # The UI shows an evaluation's progress and cancels it through this callback.
+    seen: list[tuple[int, int]] = []
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_ten(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == 10:
+            raise Stop
+
+    with pytest.raises(Stop):
+        evaluate([source()], target(), swapped, CHEAP, on_progress=stop_at_ten)
+    total = seen[0][1]
+    assert total > 10 and seen == [(i, total) for i in range(1, 11)]
+
+
 def test_json_has_the_documented_sections(real: Evaluation, work: Path) -> None:
     path = write_json(real, work / "metrics.json")
     doc = json.loads(path.read_text())

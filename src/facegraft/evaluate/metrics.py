@@ -38,7 +38,7 @@ import dataclasses
 import itertools
 import math
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -643,16 +643,22 @@ def make_strips(evaluator: _Evaluator, target: Path, output: Path, size: int) ->
 
 
 def evaluate(sources: Sequence[str | Path], target: str | Path, output: str | Path,
-             config: EvalConfig = EvalConfig(), progress: bool = False) -> Evaluation:
-    """Score the swap result `output` against its `target` and the `sources` (photos or a profile .npz)."""
+             config: EvalConfig = EvalConfig(), progress: bool = False,
+             on_progress: Callable[[int, int], None] | None = None) -> Evaluation:
+    """Score the swap result `output` against its `target` and the `sources` (photos or a profile .npz).
+
+    `on_progress(frames done, frames total)` is called after each frame; an exception it raises stops
+    the evaluation (how the UI cancels one)."""
     target, output = Path(target), Path(output)
     frame_count = check_pair(target, output)
     sampled = sampled_frames(frame_count, config.identity_frames)
     evaluator = _Evaluator(config, source_descriptor(sources), sampled, output)
     pairs = tqdm(lockstep(target, output, config.analysis), total=frame_count, unit="frame", desc="eval",
                  disable=not progress, leave=False, dynamic_ncols=True)
-    for t, o in pairs:
+    for done, (t, o) in enumerate(pairs, 1):
         evaluator.add(t, o)
+        if on_progress is not None:
+            on_progress(done, frame_count)
     return Evaluation(sources=tuple(str(s) for s in sources), target=str(target), output=str(output),
                       frames=evaluator.frames, **evaluator.sections(),
                       strips=make_strips(evaluator, target, output, config.strip_size))

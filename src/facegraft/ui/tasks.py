@@ -73,9 +73,8 @@ def run_swap(job: Job, folder: Path, progress: Progress) -> tuple[Outputs, str]:
 def _evaluation(sources: list[Path], target: Path, output: Path, summary, preset_name: str,
                 progress: Progress, names: tuple[list[str], str]) -> dict:
     from facegraft.evaluate import EvalConfig, evaluate, speed_section, write_report
-    progress.begin("evaluate")
-    evaluation = evaluate(sources, target, output, EvalConfig())
-    progress.check()  # evaluate takes no callback: a cancel is honoured once it returns
+    progress.begin("evaluate", summary.frames)
+    evaluation = evaluate(sources, target, output, EvalConfig(), on_progress=progress)
     # The report names the files as the user knows them, not by where the server keeps them.
     evaluation = dataclasses.replace(evaluation, sources=tuple(names[0]), target=names[1], output=output.name,
                                      speed=speed_section(summary.seconds, summary.frames, summary.frames_swapped,
