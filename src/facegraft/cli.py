@@ -404,23 +404,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
+    value = _whole_number(text, "whole number")
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
 def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text}") from None
+    value = _whole_number(text, "port number")
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be between 0 and 65535 (0: any free port)")
     return value
+
+
+def _whole_number(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a {what}: {text}") from None
 
 
 def _version() -> str:
