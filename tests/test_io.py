@@ -323,26 +323,11 @@ BAD = ["missing", "directory", "empty", "text_mp4", "text_jpg"]
 
 
 @pytest.mark.parametrize("kind", BAD)
-def test_bad_input_video_reader(tmp_path, kind):
+@pytest.mark.parametrize("opener", (_read_all, read_image, probe), ids=("video_reader", "read_image", "probe"))
+def test_bad_input_is_a_one_line_error_naming_the_file(tmp_path, opener, kind):
     path = _bad_inputs(tmp_path)[kind]
     with pytest.raises(FacegraftError) as excinfo:
-        _read_all(path)
-    assert str(path) in _one_line(excinfo)
-
-
-@pytest.mark.parametrize("kind", BAD)
-def test_bad_input_read_image(tmp_path, kind):
-    path = _bad_inputs(tmp_path)[kind]
-    with pytest.raises(FacegraftError) as excinfo:
-        read_image(path)
-    assert str(path) in _one_line(excinfo)
-
-
-@pytest.mark.parametrize("kind", BAD)
-def test_bad_input_probe(tmp_path, kind):
-    path = _bad_inputs(tmp_path)[kind]
-    with pytest.raises(FacegraftError) as excinfo:
-        probe(path)
+        opener(path)
     assert str(path) in _one_line(excinfo)
 
 
