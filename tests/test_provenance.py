@@ -280,26 +280,17 @@ def flat_area_change(name: str, still: bool) -> tuple[float, float]:
     return float(change[flat].max()), float(np.abs(after - before).max())
 
 
+@pytest.mark.parametrize("still", (True, False), ids=("still", "video"))
 @pytest.mark.parametrize("name", FLAT_SAMPLES)
-def test_still_watermark_does_not_show_on_flat_areas(name) -> None:
-    # PSNR averages the change over the frame; on flat areas the eye sees a few grey levels. The
-    # still layout's chips are weak and everywhere: measured RMS 2.6-3.8 on the flattest blocks, no
-    # pixel changed by more than 9-16. Looked at: nothing shows at 100%; at 200% smooth surfaces
-    # (the white door of single_face.mp4, the coffee saucer) show a faint grain.
-    worst, largest = flat_area_change(name, still=True)
-    measure(f"{name} still: flat-block change RMS max {worst:.2f}; max |dLuma| {largest:.0f}")
-    assert worst <= 4.0 and largest <= 20
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "the video watermark is visible: its layout puts amplitude-90 chips into only 5% of the 8x8 DCT blocks "
-    "(what survives H.264 at CRF 32), so ~5-10% of 16x16 blocks change by RMS 8-11 grey levels (max |dLuma| "
-    "43-68); global PSNR stays >= 40 dB but flat areas (white door in single_face.mp4) show striped patches"))
-@pytest.mark.parametrize("name", FLAT_SAMPLES)
-def test_video_watermark_does_not_show_on_flat_areas(name) -> None:
-    worst, largest = flat_area_change(name, still=False)
-    measure(f"{name} video: flat-block change RMS max {worst:.2f}; max |dLuma| {largest:.0f}")
-    assert worst <= 4.0 and largest <= 20
+def test_watermark_does_not_show_on_flat_areas(name, still) -> None:
+    # PSNR averages the change over the frame; on flat areas the eye sees a few grey levels. Both
+    # layouts put weak chips in every block. Measured RMS on the flattest blocks: still 2.0-2.4,
+    # video 2.7-3.2; no pixel changed by more than 10. Looked at: nothing shows at 100%; at 200%
+    # smooth surfaces (the white door of single_face.mp4) show a faint paper-like grain, a little
+    # stronger with the video layout.
+    worst, largest = flat_area_change(name, still=still)
+    measure(f"{name} {'still' if still else 'video'}: flat-block change RMS max {worst:.2f}; max |dLuma| {largest:.0f}")
+    assert worst <= (3.0 if still else 3.6) and largest <= 12
 
 
 def test_watermark_barely_moves_the_measured_face() -> None:
@@ -339,8 +330,8 @@ def test_swap_output_verifies(swapped_video) -> None:
 
 def test_video_watermark_survives_crf32(swapped_video, tmp_path) -> None:
     attacked = reencode(swapped_video, tmp_path / "crf32.mp4", crf=32)
-    # frames read alone: measured 17-38 of 40 over 42 random run ids (all found); the verdict adds them all up.
-    assert_verified(verify(attacked), "re-encode VideoWriter CRF 32 veryfast", min_share=0.25)
+    # frames read alone: 40 of 40 for 8 run ids on the marked original; the verdict adds them all up.
+    assert_verified(verify(attacked), "re-encode VideoWriter CRF 32 veryfast", min_share=0.75)
     assert verify(attacked).reading.payload == verify(swapped_video).reading.payload
 
 
@@ -363,10 +354,9 @@ def carphone_marked() -> tuple[list[np.ndarray], list[np.ndarray]]:
     return frames, [embed(f, PAYLOAD) for f in frames]
 
 
-def test_small_frames_use_the_weak_grid() -> None:
-    # The robust scheme needs a short side of at least 288 px; smaller frames (carphone_pristine.mp4
-    # is 176x144) fall back to weak chips everywhere on a 256 grid: invisible and readable losslessly,
-    # but not robust (see the two xfail tests below).
+def test_small_frames_use_the_small_grid() -> None:
+    # Frames under 288 px on their short side (carphone_pristine.mp4 is 176x144) have too few blocks
+    # on the 512 grid; they carry weak chips everywhere on a 256 grid.
     assert scheme_for(360, 640).name == "video" and scheme_for(288, 288, still=True).name == "still"
     assert scheme_for(287, 1920).name == scheme_for(144, 176, still=True).name == "small"
     frames, marked = carphone_marked()
@@ -376,37 +366,48 @@ def test_small_frames_use_the_weak_grid() -> None:
     measure(f"carphone 176x144: PSNR min {min(values):.2f} mean {np.mean(values):.2f}; "
             f"read alone (lossless) {alone}/{len(frames)}")
     assert min(values) >= MIN_PSNR
-    assert alone >= 0.75 * len(frames)  # measured 103-113 of 120 frames, depending on the payload
+    assert alone == len(frames)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "small images (short side < 288 px, 256-grid scheme) do not reliably survive JPEG 70: on carphone "
-    "frames (176x144) the payload reads back after JPEG 70 on 2/20 frames for run id 0xBEEF, 4/20 for "
-    "0x0000, 10/20 for 0xFFFF, 16/20 for 0x1234 (lossless: 19-20/20)"))
-def test_small_image_watermark_survives_jpeg70() -> None:
-    _, marked = carphone_marked()
-    sample = marked[::6]
-    after_jpeg = sum(read(jpeg(m, 70)).payload == PAYLOAD for m in sample)
-    measure(f"carphone 176x144 after JPEG 70: {after_jpeg}/{len(sample)}")
+@pytest.mark.parametrize("run_id", (0xBEEF, 0x0000, 0xFFFF, 0x1234))
+def test_small_image_watermark_survives_jpeg70(run_id) -> None:
+    # Before the weighted reading this depended on the run id (2-16 of 20 frames); now 20/20 for each.
+    payload = Payload(PAYLOAD.version, run_id)
+    sample = [embed(f, payload) for f in video_frames(media.path("carphone_pristine.mp4"))[::6]]
+    after_jpeg = sum(read(jpeg(m, 70)).payload == payload for m in sample)
+    measure(f"carphone 176x144 run {run_id:04x} after JPEG 70: {after_jpeg}/{len(sample)}")
     assert after_jpeg >= 0.9 * len(sample)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "on small video (short side < 288 px, 256-grid scheme) the mark does not survive the swap's own H.264 "
-    "output at the default CRF 20: `facegraft swap` of carphone_pristine.mp4 writes a file that "
-    "`facegraft verify` calls unmarked (exit 1); verify finds it only at CRF <= 15"))
-def test_small_video_output_at_default_quality_verifies(tmp_path) -> None:
-    # Exactly what `swap` writes: every frame through FrameMarker, encoded at the default VideoConfig.
-    from facegraft.config import VideoConfig
-    video = VideoConfig()
+def write_marked(path: Path, source: str, crf: int, speed: str) -> Path:
+    """What `swap` writes: every frame through FrameMarker, encoded at the given quality."""
     marker = FrameMarker(Stamp.new(ProvenanceConfig(consent=True)))
-    out = tmp_path / "small.mp4"
-    with VideoReader(media.path("carphone_pristine.mp4")) as reader:
-        with VideoWriter(out, reader.info.width, reader.info.height, reader.info.fps, crf=video.quality,
-                         preset=video.speed) as writer:
+    with VideoReader(media.path(source)) as reader:
+        with VideoWriter(path, reader.info.width, reader.info.height, reader.info.fps, crf=crf,
+                         preset=speed) as writer:
             for frame in reader:
                 writer.write(marker.mark(frame.rgb))
-    assert_verified(verify(out), f"carphone 176x144 marked, CRF {video.quality} {video.speed}")
+    return path
+
+
+def test_small_video_output_and_reencode_verify(tmp_path) -> None:
+    from facegraft.config import VideoConfig
+    video = VideoConfig()
+    out = write_marked(tmp_path / "small.mp4", "carphone_pristine.mp4", video.quality, video.speed)
+    assert_verified(verify(out), f"carphone 176x144 marked, CRF {video.quality} {video.speed}", min_share=0.9)
+    attacked = reencode(out, tmp_path / "crf23.mp4", crf=23)
+    # Frames alone rarely read after this (0-2 of 40); the verdict's sum over 40 frames found all 12 run ids tried.
+    assert_verified(verify(attacked), "carphone re-encoded at CRF 23 veryfast", min_share=0.0)
+    assert verify(attacked).reading.payload == verify(out).reading.payload
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "tiny video (short side < 288 px) re-encoded at CRF 28 or more loses the mark: on carphone (176x144) "
+    "the averaged evidence of 120 frames falls to t = 10 at CRF 28 and t = 5 at CRF 32, under the 15-18 the "
+    "Reed-Solomon decision needs; 25k pixels leave too little room at PSNR 40 (CRF 23 is survived)"))
+def test_small_video_survives_crf32(tmp_path) -> None:
+    out = write_marked(tmp_path / "small.mp4", "carphone_pristine.mp4", 20, "veryfast")
+    assert_verified(verify(reencode(out, tmp_path / "crf32.mp4", crf=32)), "carphone re-encoded at CRF 32")
 
 
 # --- 3. no false positives -------------------------------------------------------------------------
