@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import json
 import os
 import re
@@ -29,7 +28,6 @@ import av
 import cv2
 import numpy as np
 import pytest
-import skimage.data
 from PIL import Image
 
 import facegraft
@@ -41,6 +39,9 @@ from facegraft.config import ProvenanceConfig, preset
 from facegraft.errors import FacegraftError
 from facegraft.io import VideoReader, VideoWriter, read_image
 from facegraft.provenance import CONSENT_TEXT, FrameMarker, Stamp
+from facegraft.provenance.robustness import PHOTOS, flat_block_change, half, jpeg, luma, psnr
+from facegraft.provenance.robustness import photo as load_photo
+from facegraft.provenance.robustness import reencode, reencode_x264_default
 from facegraft.provenance.verify import verify
 from facegraft.provenance.watermark import Payload, embed, read, scheme_for
 
@@ -49,9 +50,6 @@ from cli_helpers import assert_one_line_error, faststart_copy, leftovers, run_ca
 CONSOLE_SCRIPT = Path(sys.executable).with_name("facegraft")
 SOURCE = "astronaut.png"
 PAYLOAD = Payload(version=0x01, run_id=0xBEEF)
-# Photos the watermark must survive on: the sample photos plus real photos from scikit-image.
-PHOTOS = ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg", "45-m7-di-ph.jpg", "sk:coffee", "sk:chelsea",
-          "sk:rocket", "sk:camera")
 MIN_PSNR = 40.0  # dB, the issue's bound for "not visible"
 # Outside the label and the face, a swap output differs from its target only by the watermark (and,
 # for video, by the H.264 coding): measured mean |diff| 1.5-1.8 grey levels on single_face.mp4.
@@ -67,35 +65,9 @@ def measure(*parts) -> None:
     print("MEASURE", *parts)
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0 ** 2 / mse)) if mse > 0 else float("inf")
-
-
-def luma(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float64)
-
-
-def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-
-
-def half(rgb: np.ndarray) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    return cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-
-
 @functools.cache
 def photo(name: str) -> np.ndarray:
-    if name.startswith("sk:"):
-        rgb = getattr(skimage.data, name[3:])()
-        if rgb.ndim == 2:
-            rgb = np.stack([rgb] * 3, axis=-1)
-        rgb = np.ascontiguousarray(rgb[..., :3].astype(np.uint8))
-    else:
-        rgb = read_image(media.path(name))
+    rgb = load_photo(name)
     rgb.setflags(write=False)
     return rgb
 
@@ -109,32 +81,6 @@ def spread(path: Path, count: int) -> list[np.ndarray]:
     """`count` frames spread evenly over the clip, first and last included."""
     frames = video_frames(path)  # the container's frame count can be off by a few (no_face.mp4: 98 for 95)
     return [frames[i] for i in np.linspace(0, len(frames) - 1, count).round().astype(int)]
-
-
-def reencode(src: Path, dst: Path, crf: int, scale: int = 1, preset_name: str = "veryfast") -> Path:
-    """Decode `src` and encode it again with facegraft's writer (optionally downscaled by `scale`)."""
-    with VideoReader(src) as reader:
-        w, h = reader.info.width // scale, reader.info.height // scale
-        with VideoWriter(dst, w, h, reader.info.fps, crf=crf, preset=preset_name) as writer:
-            for frame in reader:
-                writer.write(frame.rgb if scale == 1 else cv2.resize(frame.rgb, (w, h), interpolation=cv2.INTER_AREA))
-    return dst
-
-
-def reencode_pyav_default(src: Path, dst: Path, crf: int) -> Path:
-    """What a user's own PyAV script does: libx264 with only a CRF, i.e. x264's default preset (medium)."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        stream = out.add_stream("libx264", rate=vin.average_rate)
-        stream.width, stream.height = vin.codec_context.width, vin.codec_context.height
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf)}
-        for frame in inp.decode(vin):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return dst
 
 
 def corner_region(shape: tuple[int, ...], corner: str) -> tuple[slice, slice]:
@@ -236,15 +182,20 @@ def test_image_watermark_invisible_exact_and_robust(name, still) -> None:
     assert read(rgb).payload is None  # the unmarked photo itself reads as nothing
 
 
-def test_fast_haar_band_is_the_pywavelets_one() -> None:
-    # The embedder computes the DWT approximation with a 2x box average for speed; it must be the
-    # very band PyWavelets defines, or marks made and read by different versions would disagree.
+def test_fast_haar_transforms_are_the_pywavelets_ones() -> None:
+    # The embedder computes the DWT approximation with a 2x box average and its inverse with a 2x
+    # nearest upscale, for speed; they must be the very transforms PyWavelets defines, or marks made
+    # and read by different versions would disagree.
     import pywt
-    from facegraft.provenance.watermark import haar_approximation
+    from facegraft.provenance.watermark import haar_approximation, haar_synthesis
     for name in ("single_face.jpg", "sk:coffee"):
         work = cv2.resize(luma(photo(name)).astype(np.float32), (512, 512), interpolation=cv2.INTER_AREA)
         reference = pywt.wavedec2(work, "haar", level=1)[0]
         assert np.abs(haar_approximation(work) - reference).max() < 1e-3
+        band = (reference - reference.mean()).astype(np.float32)
+        inverse = pywt.idwt2((band, (None, None, None)), "haar")
+        assert inverse.shape == work.shape
+        assert np.abs(haar_synthesis(band) - inverse).max() < 1e-3
 
 
 def test_payload_round_trip_keeps_marker_version_and_run() -> None:
@@ -270,14 +221,9 @@ def flat_area_change(name: str, still: bool) -> tuple[float, float]:
     """On the flat 16x16 blocks of a sample (std under 3 grey levels): the largest RMS change the
     mark makes there, and the largest change of any pixel."""
     rgb = video_frames(media.path(name[:-3]), {36})[0] if name.endswith("#36") else photo(name)
-    before, after = luma(rgb), luma(embed(rgb, PAYLOAD, still))
-    b = 16
-    h, w = (before.shape[0] // b) * b, (before.shape[1] // b) * b
-    blocks = lambda x: x[:h, :w].reshape(h // b, b, w // b, b)  # noqa: E731
-    flat = blocks(before).std(axis=(1, 3)) < 3.0
-    assert flat.sum() >= 10
-    change = np.sqrt((blocks(after - before) ** 2).mean(axis=(1, 3)))
-    return float(change[flat].max()), float(np.abs(after - before).max())
+    worst, largest, flat_blocks = flat_block_change(rgb, embed(rgb, PAYLOAD, still))
+    assert flat_blocks >= 10
+    return worst, largest
 
 
 @pytest.mark.parametrize("still", (True, False), ids=("still", "video"))
@@ -344,7 +290,7 @@ def test_video_watermark_survives_half_size(swapped_video, tmp_path) -> None:
 
 
 def test_video_watermark_survives_x264_default_preset_crf32(swapped_video, tmp_path) -> None:
-    attacked = reencode_pyav_default(swapped_video, tmp_path / "medium32.mp4", crf=32)
+    attacked = reencode_x264_default(swapped_video, tmp_path / "medium32.mp4", crf=32)
     assert_verified(verify(attacked), "re-encode PyAV libx264 default preset (medium) CRF 32")
     assert verify(attacked).reading.payload == verify(swapped_video).reading.payload
 
@@ -379,7 +325,7 @@ def test_small_image_watermark_survives_jpeg70(run_id) -> None:
     assert after_jpeg >= 0.9 * len(sample)
 
 
-def write_marked(path: Path, source: str, crf: int, speed: str) -> Path:
+def write_as_swap(path: Path, source: str, crf: int, speed: str) -> Path:
     """What `swap` writes: every frame through FrameMarker, encoded at the given quality."""
     marker = FrameMarker(Stamp.new(ProvenanceConfig(consent=True)))
     with VideoReader(media.path(source)) as reader:
@@ -393,7 +339,7 @@ def write_marked(path: Path, source: str, crf: int, speed: str) -> Path:
 def test_small_video_output_and_reencode_verify(tmp_path) -> None:
     from facegraft.config import VideoConfig
     video = VideoConfig()
-    out = write_marked(tmp_path / "small.mp4", "carphone_pristine.mp4", video.quality, video.speed)
+    out = write_as_swap(tmp_path / "small.mp4", "carphone_pristine.mp4", video.quality, video.speed)
     assert_verified(verify(out), f"carphone 176x144 marked, CRF {video.quality} {video.speed}", min_share=0.9)
     attacked = reencode(out, tmp_path / "crf23.mp4", crf=23)
     # Frames alone rarely read after this (0-2 of 40); the verdict's sum over 40 frames found all 12 run ids tried.
@@ -406,7 +352,7 @@ def test_small_video_output_and_reencode_verify(tmp_path) -> None:
     "the averaged evidence of 120 frames falls to t = 10 at CRF 28 and t = 5 at CRF 32, under the 15-18 the "
     "Reed-Solomon decision needs; 25k pixels leave too little room at PSNR 40 (CRF 23 is survived)"))
 def test_small_video_survives_crf32(tmp_path) -> None:
-    out = write_marked(tmp_path / "small.mp4", "carphone_pristine.mp4", 20, "veryfast")
+    out = write_as_swap(tmp_path / "small.mp4", "carphone_pristine.mp4", 20, "veryfast")
     assert_verified(verify(reencode(out, tmp_path / "crf32.mp4", crf=32)), "carphone re-encoded at CRF 32")
 
 

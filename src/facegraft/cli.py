@@ -224,7 +224,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from facegraft import bench
-    known = ("analysis", "smoothing", "swap", "reenact", "live", "preview")
+    known = ("analysis", "smoothing", "swap", "reenact", "live", "preview", "watermark")
     unknown = set(args.parts) - set(known)
     if unknown:
         raise FacegraftError(f"unknown bench part {sorted(unknown)[0]!r}; choose from {', '.join(known)}")
@@ -265,7 +265,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"live {clip} as a {r.size[0]}x{r.size[1]} camera at {r.source_fps:.0f} fps (fast preset, {r.seconds:.0f} s): "
                   f"{r.fps:.1f} fps out, latency median {r.latency_median_ms:.0f} ms, p95 {r.latency_p95_ms:.0f}, "
                   f"max {r.latency_max_ms:.0f}, {100 * r.dropped_share:.1f}% of frames dropped")
+    if "watermark" in parts:
+        print_watermark_report()
     return 0
+
+
+def print_watermark_report() -> None:
+    from facegraft.provenance import robustness as rb
+    runs = len(rb.RUN_IDS)
+    for row in rb.image_rows():
+        print(f"watermark image {row.name} {'still' if row.still else 'video'} layout: PSNR min {row.psnr_min:.1f} dB, "
+              f"flat-block RMS max {row.flat_rms:.2f}; read back " +
+              ", ".join(f"{k} {n}/{runs}" for k, n in row.found.items()))
+    for row in rb.video_rows():
+        print(f"watermark video {row.name} {row.attack}: payload found for {row.found} of 2 run ids; "
+              f"frames read alone at least {row.frames_alone[0]}/{row.frames_alone[1]}")
+    positives, reads = rb.false_positive_reads()
+    print(f"watermark false positives: {positives} of {reads} reads of unmarked photos and frames")
+    embed_ms, read_ms = rb.embed_and_read_ms()
+    print(f"watermark speed at 640x480: embed {embed_ms:.1f} ms, read {read_ms:.1f} ms (medians)")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -398,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_p = sub.add_parser("bench", help="measure speed and smoothing on the sample media")
     bench_p.add_argument("parts", nargs="*", metavar="PART",
-                         help="what to measure: analysis, smoothing, swap, reenact, live, preview (default: all)")
+                         help="what to measure: analysis, smoothing, swap, reenact, live, preview, watermark (default: all)")
     bench_p.set_defaults(func=cmd_bench)
     return parser
 

@@ -25,7 +25,6 @@ import zlib
 
 import cv2
 import numpy as np
-import pywt
 from reedsolo import ReedSolomonError, RSCodec
 from scipy.fft import dctn, idctn
 
@@ -150,10 +149,13 @@ def haar_approximation(work: np.ndarray) -> np.ndarray:
     return work
 
 
-def _approximation_to_grid(approx: np.ndarray) -> np.ndarray:
-    """Inverse Haar DWT of an approximation band with all details zero (None: pywt skips them)."""
+def haar_synthesis(approx: np.ndarray) -> np.ndarray:
+    """The inverse Haar DWT, LEVELS deep, of an approximation band whose details are all zero:
+    pywt.idwt2((approx, (None, None, None)), "haar") per level, which puts half of each value into
+    each pixel of its 2x2 block. A nearest-neighbour upscale gives it exactly, about ten times faster."""
     for _ in range(LEVELS):
-        approx = pywt.idwt2((approx, (None, None, None)), "haar")
+        h, w = approx.shape
+        approx = cv2.resize(approx, (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST) * 0.5
     return approx
 
 
@@ -173,7 +175,6 @@ def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
     scheme = scheme_for(h, w, still)
     bit_of_chip, signs = _layout(scheme)
     coeffs = _coefficients(luma, scheme.grid)
-    chips = _chips(coeffs, scheme)
     wanted = _bits(_codec().encode(payload.to_bytes()))
     projection = _soft_bits(coeffs, scheme, with_unused=True)
     per_bit = np.append(scheme.strength * wanted, 0.0) - CANCEL * projection
@@ -184,7 +185,7 @@ def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
     delta_blocks = np.zeros_like(coeffs)
     delta_blocks[:, :, rows, cols] = change.reshape(n, n, len(scheme.positions))
     approx = idctn(delta_blocks, axes=(2, 3), norm="ortho").transpose(0, 2, 1, 3).reshape(n * BLOCK, n * BLOCK)
-    delta = cv2.resize(_approximation_to_grid(approx).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    delta = cv2.resize(haar_synthesis(approx.astype(np.float32)), (w, h), interpolation=cv2.INTER_LINEAR)
     rms = float(np.sqrt(np.mean(delta * delta)))
     limit = 255.0 / 10 ** (MIN_PSNR / 20)
     if rms > limit:

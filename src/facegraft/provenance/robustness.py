@@ -1,0 +1,195 @@
+"""How well the watermark holds up: the attacks the issue names, run on the sample media.
+
+`facegraft bench watermark` prints the report; the tests use the same attacks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import av
+import cv2
+import numpy as np
+from PIL import Image
+
+from facegraft import media
+from facegraft.io import VideoReader, VideoWriter, read_image
+from facegraft.provenance.verify import verify
+from facegraft.provenance.watermark import Payload, embed, read
+
+# The sample photos plus real photos that scikit-image ships (no download).
+PHOTOS = ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg", "45-m7-di-ph.jpg", "sk:coffee", "sk:chelsea",
+          "sk:rocket", "sk:camera")
+CLIPS = ("single_face.mp4", "face_noface.mov", "no_face.mp4", "carphone_pristine.mp4")
+RUN_IDS = (0xBEEF, 0x0000, 0xFFFF, 0x1234)
+FLAT_STD = 3.0  # a 16x16 block whose luminance varies less than this counts as flat
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / mse)) if mse > 0 else float("inf")
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float64)
+
+
+def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def half(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    return cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+
+
+def photo(name: str) -> np.ndarray:
+    """A sample photo by name, or "sk:NAME" for a photo bundled with scikit-image."""
+    if not name.startswith("sk:"):
+        return read_image(media.path(name))
+    import skimage.data
+    rgb = getattr(skimage.data, name[3:])()
+    if rgb.ndim == 2:
+        rgb = np.stack([rgb] * 3, axis=-1)
+    return np.ascontiguousarray(rgb[..., :3].astype(np.uint8))
+
+
+def flat_block_change(before: np.ndarray, after: np.ndarray) -> tuple[float, float, int]:
+    """On the flat 16x16 blocks of `before`: the largest RMS luminance change, the largest change of
+    any pixel, and how many flat blocks there are. PSNR averages over the frame; on flat areas the
+    eye sees a few grey levels."""
+    a, b = luma(before), luma(after)
+    h, w = (a.shape[0] // 16) * 16, (a.shape[1] // 16) * 16
+    blocks = lambda x: x[:h, :w].reshape(h // 16, 16, w // 16, 16)  # noqa: E731
+    flat = blocks(a).std(axis=(1, 3)) < FLAT_STD
+    change = np.sqrt((blocks(b - a) ** 2).mean(axis=(1, 3)))
+    return (float(change[flat].max()) if flat.any() else 0.0), float(np.abs(b - a).max()), int(flat.sum())
+
+
+def reencode(src: Path, dst: Path, crf: int, scale: int = 1, preset: str = "veryfast") -> Path:
+    """Decode `src` and encode it again with facegraft's writer, optionally downscaled by `scale`."""
+    with VideoReader(src) as reader:
+        w, h = reader.info.width // scale, reader.info.height // scale
+        with VideoWriter(dst, w, h, reader.info.fps, crf=crf, preset=preset) as writer:
+            for frame in reader:
+                writer.write(frame.rgb if scale == 1 else cv2.resize(frame.rgb, (w, h), interpolation=cv2.INTER_AREA))
+    return dst
+
+
+def reencode_x264_default(src: Path, dst: Path, crf: int) -> Path:
+    """What a user's own PyAV script does: libx264 with only a CRF, i.e. x264's default preset (medium)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        stream = out.add_stream("libx264", rate=vin.average_rate)
+        stream.width, stream.height = vin.codec_context.width, vin.codec_context.height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf)}
+        for frame in inp.decode(vin):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dst
+
+
+def write_marked(src: Path, dst: Path, payload: Payload, crf: int = 20, preset: str = "veryfast") -> Path:
+    """Every frame of `src` watermarked and encoded as a swap writes it (default quality)."""
+    with VideoReader(src) as reader:
+        info = reader.info
+        with VideoWriter(dst, info.width, info.height, info.fps, crf=crf, preset=preset) as writer:
+            for frame in reader:
+                writer.write(embed(frame.rgb, payload))
+    return dst
+
+
+IMAGE_ATTACKS = {"jpeg70": lambda m: jpeg(m, 70), "half": half, "half+jpeg70": lambda m: jpeg(half(m), 70)}
+VIDEO_ATTACKS = {
+    "crf32": lambda src, dst: reencode(src, dst, 32),
+    "x264-medium-crf32": lambda src, dst: reencode_x264_default(src, dst, 32),
+    "half-crf23": lambda src, dst: reencode(src, dst, 23, scale=2),
+    "half-crf32": lambda src, dst: reencode(src, dst, 32, scale=2),
+    "crf36": lambda src, dst: reencode(src, dst, 36),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageRow:
+    name: str
+    still: bool
+    psnr_min: float
+    flat_rms: float  # worst over run ids
+    found: dict[str, int]  # attack -> run ids read back exactly, out of len(RUN_IDS)
+
+
+def image_rows() -> Iterator[ImageRow]:
+    for name in PHOTOS:
+        rgb = photo(name)
+        for still in (True, False):
+            values, flats, found = [], [], {k: 0 for k in ("clean", *IMAGE_ATTACKS)}
+            for run_id in RUN_IDS:
+                payload = Payload(0x01, run_id)
+                marked = embed(rgb, payload, still)
+                values.append(psnr(rgb, marked))
+                flats.append(flat_block_change(rgb, marked)[0])
+                found["clean"] += read(marked).payload == payload
+                for attack, apply in IMAGE_ATTACKS.items():
+                    found[attack] += read(apply(marked)).payload == payload
+            yield ImageRow(name, still, min(values), max(flats), found)
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoRow:
+    name: str
+    attack: str
+    found: int  # run ids whose payload the verdict read back exactly
+    frames_alone: tuple[int, int]  # the fewest frames that read alone, of frames checked
+
+
+def video_rows(run_ids: tuple[int, ...] = RUN_IDS[:2]) -> Iterator[VideoRow]:
+    with tempfile.TemporaryDirectory(prefix="facegraft-bench-") as tmp:
+        for name in CLIPS:
+            results: dict[str, list[tuple[bool, int, int]]] = {}
+            for run_id in run_ids:
+                payload = Payload(0x01, run_id)
+                marked = write_marked(media.path(name), Path(tmp) / "marked.mp4", payload)
+                outputs = {"as written (crf20)": marked}
+                outputs |= {k: attack(marked, Path(tmp) / f"{k}.mp4") for k, attack in VIDEO_ATTACKS.items()}
+                for label, path in outputs.items():
+                    v = verify(path)
+                    results.setdefault(label, []).append((v.reading.payload == payload, v.frames_marked,
+                                                          v.frames_checked))
+            for label, rows in results.items():
+                yield VideoRow(name, label, sum(ok for ok, _, _ in rows), min((m, c) for _, m, c in rows))
+
+
+def false_positive_reads() -> tuple[int, int]:
+    """(positives, reads) over unmarked photos and frames, as they are, after JPEG 70 and at half size."""
+    images = [photo(name) for name in PHOTOS]
+    for name in CLIPS:
+        with VideoReader(media.path(name)) as reader:
+            images += [f.rgb for f in reader if f.index % 12 == 0]
+    reads = [read(v) for rgb in images for v in (rgb, jpeg(rgb, 70), half(rgb))]
+    return sum(r.payload is not None for r in reads), len(reads)
+
+
+
+def embed_and_read_ms(size: tuple[int, int] = (640, 480), repeats: int = 40) -> tuple[float, float]:
+    """Median milliseconds to watermark one frame of `size`, and to read one."""
+    rgb = cv2.resize(photo("sk:coffee"), size, interpolation=cv2.INTER_AREA)
+    payload = Payload(0x01, 0xBEEF)
+    times: dict[str, list[float]] = {"embed": [], "read": []}
+    for _ in range(repeats):
+        start = time.perf_counter()
+        marked = embed(rgb, payload)
+        middle = time.perf_counter()
+        read(marked)
+        times["embed"].append(middle - start)
+        times["read"].append(time.perf_counter() - middle)
+    return float(np.median(times["embed"]) * 1000), float(np.median(times["read"]) * 1000)
