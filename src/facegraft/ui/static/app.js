@@ -290,6 +290,7 @@
       const button = $("[data-run]", this.panel);
       button.disabled = true;
       try {
+        await this.uploads;  // a file still uploading belongs to the job the user just asked for
         const job = await request("POST", this.url("/submit"), { settings: this.settings() });
         setStatus(this.status, `Queued as job ${job.id.slice(1, 9)}: follow it in Jobs below.`);
         jobs.refresh();
@@ -547,6 +548,7 @@
     async run() {
       this.startButton.disabled = true;
       try {
+        await this.uploads;
         await request("POST", "/api/live/start", { settings: this.settings(), input: this.input(),
           virtual_camera: value(this.form, "virtual_camera") || null });
         this.view.src = `/api/live/stream?session=${Date.now()}`;
