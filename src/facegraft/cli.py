@@ -278,7 +278,7 @@ def print_watermark_report() -> None:
               f"flat-block RMS max {row.flat_rms:.2f}; read back " +
               ", ".join(f"{k} {n}/{runs}" for k, n in row.found.items()))
     for row in rb.video_rows():
-        print(f"watermark video {row.name} {row.attack}: payload found for {row.found} of 2 run ids; "
+        print(f"watermark video {row.name} {row.attack}: payload found for {row.found} of {len(rb.VIDEO_RUN_IDS)} run ids; "
               f"frames read alone at least {row.frames_alone[0]}/{row.frames_alone[1]}")
     positives, reads = rb.false_positive_reads()
     print(f"watermark false positives: {positives} of {reads} reads of unmarked photos and frames")

@@ -27,6 +27,7 @@ PHOTOS = ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg", "45-m7-di-ph.jpg
           "sk:rocket", "sk:camera")
 CLIPS = ("single_face.mp4", "face_noface.mov", "no_face.mp4", "carphone_pristine.mp4")
 RUN_IDS = (0xBEEF, 0x0000, 0xFFFF, 0x1234)
+VIDEO_RUN_IDS = RUN_IDS[:2]  # each video run encodes six files
 FLAT_STD = 3.0  # a 16x16 block whose luminance varies less than this counts as flat
 
 
@@ -152,7 +153,7 @@ class VideoRow:
     frames_alone: tuple[int, int]  # the fewest frames that read alone, of frames checked
 
 
-def video_rows(run_ids: tuple[int, ...] = RUN_IDS[:2]) -> Iterator[VideoRow]:
+def video_rows(run_ids: tuple[int, ...] = VIDEO_RUN_IDS) -> Iterator[VideoRow]:
     with tempfile.TemporaryDirectory(prefix="facegraft-bench-") as tmp:
         for name in CLIPS:
             results: dict[str, list[tuple[bool, int, int]]] = {}

@@ -52,7 +52,8 @@ class Scheme:
 # Video: weak chips in every block, a little stronger than for stills because x264 at CRF 32 zeroes
 # most coefficients under its quantiser step (at 22 it keeps enough of them: the weighted reading
 # below finds every frame of single_face.mp4 alone after a CRF 32 re-encode). RMS about 3 grey
-# levels on flat areas: invisible at 100%, a faint grain at 200%.
+# levels on flat areas: a faint grain, seen at 200% on 640x360 and, side by side, at 100% on
+# 960x540 (the fixed grid makes chips coarser on larger frames; a known defect).
 VIDEO = Scheme("video", 512, ((1, 1), (1, 2), (2, 1)), 1.0, 22.0, 514)
 # Still images need to survive JPEG 70 and half-size downscales, which keep weaker chips.
 STILL = Scheme("still", 512, ((1, 1), (1, 2), (2, 1)), 1.0, 16.0, 513)
@@ -176,8 +177,8 @@ def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
     bit_of_chip, signs = _layout(scheme)
     coeffs = _coefficients(luma, scheme.grid)
     wanted = _bits(_codec().encode(payload.to_bytes()))
-    projection = _soft_bits(coeffs, scheme, with_unused=True)
-    per_bit = np.append(scheme.strength * wanted, 0.0) - CANCEL * projection
+    # The last slot is for the chips no bit uses: they stay unchanged.
+    per_bit = np.append(scheme.strength * wanted - CANCEL * _soft_bits(coeffs, scheme), 0.0)
     change = per_bit[bit_of_chip] * signs
     rows, cols = zip(*scheme.positions)
     n = coeffs.shape[0]
@@ -201,14 +202,13 @@ def correlations(rgb: np.ndarray) -> dict[str, np.ndarray]:
     return {name: _soft_bits(coefficients[scheme.grid], scheme) for name, scheme in SCHEMES.items()}
 
 
-def _soft_bits(coeffs: np.ndarray, scheme: Scheme, with_unused: bool = False) -> np.ndarray:
-    """Weighted mean of each bit's chips (times their signs); with_unused adds the unused chips' slot."""
+def _soft_bits(coeffs: np.ndarray, scheme: Scheme) -> np.ndarray:
+    """Weighted mean of each bit's chips (times their signs)."""
     bit_of_chip, signs = _layout(scheme)
     weights = np.repeat(_chip_weights(coeffs, scheme).reshape(-1), len(scheme.positions)) * np.abs(signs)
     num = np.bincount(bit_of_chip, weights=weights * signs * _chips(coeffs, scheme), minlength=BITS + 1)
     den = np.bincount(bit_of_chip, weights=weights, minlength=BITS + 1)
-    soft = num / np.maximum(den, 1e-12)
-    return soft if with_unused else soft[:BITS]
+    return (num / np.maximum(den, 1e-12))[:BITS]
 
 
 def _chip_weights(coeffs: np.ndarray, scheme: Scheme) -> np.ndarray:
