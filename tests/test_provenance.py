@@ -41,9 +41,10 @@ from facegraft.io import VideoReader, VideoWriter, read_image
 from facegraft.provenance import CONSENT_TEXT, FrameMarker, Stamp
 from facegraft.provenance.robustness import PHOTOS, flat_block_change, half, jpeg, luma, psnr
 from facegraft.provenance.robustness import photo as load_photo
-from facegraft.provenance.robustness import reencode, reencode_x264_default
+from facegraft.provenance.robustness import clip_path, reencode, reencode_x264_default, write_marked
 from facegraft.provenance.verify import verify
-from facegraft.provenance.watermark import Payload, embed, read, scheme_for
+from facegraft.provenance.watermark import (LAYOUTS, Z_MIN, Payload, _bit_sums, _hard_decode, decode, embed,
+                                           evidence, layout_for, layouts_to_read, read)
 
 from cli_helpers import assert_one_line_error, faststart_copy, leftovers, run_captured, run_cli, visible_lines
 
@@ -100,7 +101,7 @@ def region_diff(a: np.ndarray, b: np.ndarray, corner: str) -> float:
 def assert_verified(verdict, what: str, min_share: float = 0.5) -> None:
     measure(f"{what}: found={verdict.found} frames_marked={verdict.frames_marked}/{verdict.frames_checked} "
             f"confidence={verdict.confidence:.3f} bit_agreement={verdict.reading.confidence:.3f} "
-            f"strength={verdict.reading.strength:.3f}")
+            f"score={verdict.reading.score:.1f}")
     assert verdict.found, what
     assert verdict.reading.payload is not None and verdict.reading.payload.to_bytes()[:1] == b"\xfa"
     assert verdict.frames_checked >= 20, what
@@ -173,7 +174,7 @@ def test_image_watermark_invisible_exact_and_robust(name, still) -> None:
     readings = {"clean": read(marked), "jpeg70": read(jpeg(marked, 70)), "half": read(half(marked)),
                 "half+jpeg70": read(jpeg(half(marked), 70))}
     measure(f"{name} {rgb.shape[1]}x{rgb.shape[0]} {'still' if still else 'video'}: PSNR {value:.2f} dB; " + "; ".join(
-        f"{k}: ok={r.payload == PAYLOAD} conf={r.confidence:.3f} strength={r.strength:.3f}" for k, r in readings.items()))
+        f"{k}: ok={r.payload == PAYLOAD} conf={r.confidence:.3f} score={r.score:.1f}" for k, r in readings.items()))
     assert value >= MIN_PSNR
     assert not np.array_equal(rgb, marked)
     for what, reading in readings.items():
@@ -214,7 +215,7 @@ def test_every_stamp_payload_survives_the_watermark() -> None:
         assert f"run {carried.run_text}" in stamp.metadata()["Description"]
 
 
-FLAT_SAMPLES = ("single_face.jpg", "0-f1-su-ph.jpg", "sk:coffee", "single_face.mp4#36")
+FLAT_SAMPLES = ("single_face.jpg", "0-f1-su-ph.jpg", "sk:coffee", "single_face.mp4#36", "face_noface.mov#36")
 
 
 def flat_area_change(name: str, still: bool) -> tuple[float, float]:
@@ -230,13 +231,11 @@ def flat_area_change(name: str, still: bool) -> tuple[float, float]:
 @pytest.mark.parametrize("name", FLAT_SAMPLES)
 def test_watermark_does_not_show_on_flat_areas(name, still) -> None:
     # PSNR averages the change over the frame; on flat areas the eye sees a few grey levels. Both
-    # layouts put weak chips in every block. Measured RMS on the flattest blocks: still 2.0-2.4,
-    # video 2.7-3.2; no pixel changed by more than 10. Looked at: on 640x360 nothing shows at 100%;
-    # at 200% smooth surfaces (the white door of single_face.mp4) show a faint paper-like grain. On
-    # 960x540 (face_noface.mov) the video layout's grain can be seen at 100% side by side (known).
+    # layouts put weak chips in every block. Measured RMS on the flattest blocks: still 1.5-1.7,
+    # video 2.0-2.3; no pixel changed by more than 8.
     worst, largest = flat_area_change(name, still=still)
     measure(f"{name} {'still' if still else 'video'}: flat-block change RMS max {worst:.2f}; max |dLuma| {largest:.0f}")
-    assert worst <= (3.0 if still else 3.6) and largest <= 12
+    assert worst <= (2.0 if still else 2.6) and largest <= 10
 
 
 def test_watermark_barely_moves_the_measured_face() -> None:
@@ -269,7 +268,7 @@ def test_watermark_barely_moves_the_measured_face() -> None:
 
 def test_swap_output_verifies(swapped_video) -> None:
     verdict = verify(swapped_video)
-    assert verdict.reading.scheme == "video"
+    assert verdict.reading.layout == layout_for(360, 640).name
     assert_verified(verdict, "swap output (CRF 20 veryfast)", min_share=0.9)
     assert verdict.confidence >= 0.9
 
@@ -295,16 +294,32 @@ def test_video_watermark_survives_x264_default_preset_crf32(swapped_video, tmp_p
     assert verify(attacked).reading.payload == verify(swapped_video).reading.payload
 
 
+def test_large_video_is_marked_on_a_finer_grid_and_survives(tmp_path) -> None:
+    # The samples stop at 960x540, so 1080p is face_noface.mov upscaled. On the 2048 grid its chips
+    # cover as many pixels as 540p's on the 1024 grid (on a fixed grid they grew coarser and showed).
+    marked = write_marked(clip_path("face_noface.mov@1920x1080", tmp_path), tmp_path / "marked.mp4", PAYLOAD)
+    assert verify(marked).reading.layout == "grid 2048"
+    for label, attacked in (("CRF 32", reencode(marked, tmp_path / "crf32.mp4", 32)),
+                            ("half size (960x540) CRF 23", reencode(marked, tmp_path / "half.mp4", 23, scale=2))):
+        verdict = verify(attacked)
+        assert_verified(verdict, f"1080p {label}", min_share=0.25)
+        assert verdict.reading.payload == PAYLOAD and verdict.reading.score >= 2 * Z_MIN
+
+
 def carphone_marked() -> tuple[list[np.ndarray], list[np.ndarray]]:
     frames = video_frames(media.path("carphone_pristine.mp4"))
     return frames, [embed(f, PAYLOAD) for f in frames]
 
 
-def test_small_frames_use_the_small_grid() -> None:
-    # Frames under 288 px on their short side (carphone_pristine.mp4 is 176x144) have too few blocks
-    # on the 512 grid; they carry weak chips everywhere on a 256 grid.
-    assert scheme_for(360, 640).name == "video" and scheme_for(288, 288, still=True).name == "still"
-    assert scheme_for(287, 1920).name == scheme_for(144, 176, still=True).name == "small"
+def test_grid_follows_the_frame_size() -> None:
+    # A chip covers about the same pixels whatever the frame size: tiny frames (carphone_pristine.mp4
+    # is 176x144) get a 256 grid, 1080p a 2048 one. A frame is read on its own grid and on those of
+    # frames about twice as large (a half-size copy of 1080p is read on the 2048 grid).
+    assert [layout_for(h, w).grid for h, w in ((144, 176), (287, 1920), (288, 288), (360, 640), (539, 960),
+                                               (540, 960), (720, 1280), (1080, 1920), (2160, 3840))] == \
+        [256, 256, 512, 512, 512, 1024, 1024, 2048, 2048]
+    assert [g.grid for g in layouts_to_read(540, 960)] == [256, 512, 1024, 2048]
+    assert [g.grid for g in layouts_to_read(144, 176)] == [256, 512]
     frames, marked = carphone_marked()
     assert frames[0].shape[:2] == (144, 176)
     values = [psnr(a, b) for a, b in zip(frames, marked)]
@@ -342,21 +357,39 @@ def test_small_video_output_and_reencode_verify(tmp_path) -> None:
     out = write_as_swap(tmp_path / "small.mp4", "carphone_pristine.mp4", video.quality, video.speed)
     assert_verified(verify(out), f"carphone 176x144 marked, CRF {video.quality} {video.speed}", min_share=0.9)
     attacked = reencode(out, tmp_path / "crf23.mp4", crf=23)
-    # Frames alone rarely read after this (0-2 of 40); the verdict's sum over 40 frames found all 12 run ids tried.
-    assert_verified(verify(attacked), "carphone re-encoded at CRF 23 veryfast", min_share=0.0)
-    assert verify(attacked).reading.payload == verify(out).reading.payload
+    # Hard Reed-Solomon decoding reads almost no frame alone after this; the likelihood reading most.
+    verdict, frames = verify(attacked), video_frames(attacked)
+    hard = sum(_hard_decode(_bit_sums(evidence(f)["grid 256"], LAYOUTS[0])[0]) is not None for f in frames)
+    measure(f"carphone CRF 23: frames read alone by hard decoding {hard}/{len(frames)}, "
+            f"verdict score {verdict.reading.score:.1f}")
+    # Over 10 run ids: scores 13.0-15.4, 14-37 of 40 frames read alone (hard decoding: 0-3).
+    assert_verified(verdict, "carphone re-encoded at CRF 23 veryfast", min_share=0.2)
+    assert verdict.reading.payload == verify(out).reading.payload
+    assert verdict.reading.score >= 1.2 * Z_MIN
 
 
 @pytest.mark.xfail(strict=True, reason=(
     "tiny video (short side < 288 px) re-encoded at CRF 28 or more loses the mark: on carphone (176x144) "
-    "the averaged evidence of 120 frames falls to t = 10 at CRF 28 and t = 5 at CRF 32, under the 15-18 the "
-    "Reed-Solomon decision needs; 25k pixels leave too little room at PSNR 40 (CRF 23 is survived)"))
+    "the evidence of 40 frames scores 7-8 at CRF 28 and about 4 at CRF 32, under the detection threshold "
+    "of 8.7; 25k pixels leave too little room at PSNR 40 (CRF 23 scores 13-16)"))
 def test_small_video_survives_crf32(tmp_path) -> None:
     out = write_as_swap(tmp_path / "small.mp4", "carphone_pristine.mp4", 20, "veryfast")
     assert_verified(verify(reencode(out, tmp_path / "crf32.mp4", crf=32)), "carphone re-encoded at CRF 32")
 
 
 # --- 3. no false positives -------------------------------------------------------------------------
+
+
+def test_likelihood_tables_give_the_reed_solomon_codewords() -> None:
+    # The reader scores all 2^24 payloads through two 4096-row tables, which is right only because
+    # the code is linear over GF(2); every table product must be the codeword reedsolo writes.
+    from reedsolo import RSCodec
+    from facegraft.provenance.watermark import MARKER, PARITY_BYTES, _codeword_tables
+    base, high, low = _codeword_tables()
+    for x in np.random.default_rng(7).integers(0, 1 << 24, 200).tolist() + [0, (1 << 24) - 1]:
+        codeword = RSCodec(PARITY_BYTES).encode(MARKER + x.to_bytes(3, "big"))
+        expected = np.unpackbits(np.frombuffer(bytes(codeword), np.uint8)).astype(np.float32) * 2 - 1
+        assert np.array_equal(base * high[x >> 12] * low[x & 4095], expected), hex(x)
 
 
 UNMARKED_STILLS = ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg",
@@ -371,8 +404,8 @@ def test_unmarked_images_and_frames_read_as_nothing() -> None:
     for clip, count in UNMARKED_CLIPS.items():
         items += [(f"{clip}#{i}", f) for i, f in enumerate(spread(media.path(clip), count))]
     assert len(items) >= 40
-    grids = {scheme_for(*rgb.shape[:2]).grid for _, rgb in items}
-    assert grids == {256, 512}  # both working grids are exercised
+    grids = {layout.grid for _, rgb in items for layout in layouts_to_read(*rgb.shape[:2])}
+    assert grids == {256, 512, 1024, 2048}  # every working grid is read
     positives = []
     for name, rgb in items:
         for variant, image in (("", rgb), (" jpeg70", jpeg(rgb, 70)), (" half", half(rgb))):
@@ -381,6 +414,21 @@ def test_unmarked_images_and_frames_read_as_nothing() -> None:
                 positives.append((name + variant, reading))
     measure(f"false positives: {len(positives)} of {3 * len(items)} reads of {len(items)} unmarked images/frames")
     assert positives == []
+
+
+def test_unmarked_scores_stay_well_under_the_threshold() -> None:
+    # Z_MIN rests on a bound for unmarked media: the best of the 2^24 payload scores should behave
+    # like the largest of that many standard normals (about 5.8). The sum over a video's frames must
+    # not inflate it: a chip's sign is the same in every frame, so static content adds up coherently.
+    best = {}
+    for name in UNMARKED_STILLS[::2]:
+        best[name] = max(decode(v, s, threshold=0.0).score for s, v in evidence(photo(name)).items())
+    for clip in UNMARKED_CLIPS:
+        total = functools.reduce(lambda a, b: {k: a[k] + b[k] for k in a}, map(evidence, spread(media.path(clip), 40)))
+        best[clip] = max(decode(v, s, threshold=0.0).score for s, v in total.items())
+    measure("best payload score of unmarked media: " + ", ".join(f"{k} {v:.1f}" for k, v in best.items()))
+    assert max(best.values()) < Z_MIN - 1.1
+    assert np.median(list(best.values())) > 4.5  # the search really covers the payloads
 
 
 @pytest.mark.parametrize("name", ("single_face.mp4", "no_face.mp4", "face_noface.mov", "carphone_pristine.mp4",
@@ -410,7 +458,8 @@ def test_verify_cli_found_exit_0(swapped_video, capsys) -> None:
 
 def test_verify_cli_found_on_image_exit_0(image_outputs, capsys) -> None:
     for name in ("default.png", "topleft.jpg"):
-        assert verify(image_outputs[name]).reading.scheme == "still"  # image outputs get the invisible layout
+        with Image.open(image_outputs[name]) as im:
+            assert verify(image_outputs[name]).reading.layout == layout_for(im.height, im.width).name
         code, out, err = run_cli(capsys, "verify", image_outputs[name])
         assert code == 0, (name, err)
         assert "made by facegraft" in out and "confidence" in out

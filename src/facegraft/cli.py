@@ -97,6 +97,7 @@ def _add_provenance_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from facegraft.provenance.verify import verify
+    from facegraft.provenance.watermark import Z_MIN
     try:
         verdict = verify(args.file)
     except FacegraftError as exc:
@@ -106,7 +107,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if verdict.found:
         p = verdict.reading.payload
         print(f"{args.file}: made by facegraft (watermark found): version {p.version_text}, run {p.run_text}, "
-              f"confidence {verdict.confidence:.2f} ({verdict.frames_marked}/{verdict.frames_checked} frames read alone)")
+              f"confidence {verdict.confidence:.2f} ({verdict.frames_marked}/{verdict.frames_checked} frames read alone; "
+              f"evidence {verdict.reading.score:.1f} sigma, unmarked files stay under {Z_MIN} sigma)")
     else:
         print(f"{args.file}: no facegraft watermark found ({verdict.frames_checked} frames checked)")
     if note:
@@ -272,16 +274,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def print_watermark_report() -> None:
     from facegraft.provenance import robustness as rb
+    from facegraft.provenance.watermark import Z_MIN
     runs = len(rb.RUN_IDS)
     for row in rb.image_rows():
         print(f"watermark image {row.name} {'still' if row.still else 'video'} layout: PSNR min {row.psnr_min:.1f} dB, "
-              f"flat-block RMS max {row.flat_rms:.2f}; read back " +
-              ", ".join(f"{k} {n}/{runs}" for k, n in row.found.items()))
+              f"flat-block RMS max {row.flat_rms:.2f}; read back (lowest score) " +
+              ", ".join(f"{k} {n}/{runs} ({row.lowest[k]:.1f})" for k, n in row.found.items()))
     for row in rb.video_rows():
-        print(f"watermark video {row.name} {row.attack}: payload found for {row.found} of {len(rb.VIDEO_RUN_IDS)} run ids; "
-              f"frames read alone at least {row.frames_alone[0]}/{row.frames_alone[1]}")
-    positives, reads = rb.false_positive_reads()
-    print(f"watermark false positives: {positives} of {reads} reads of unmarked photos and frames")
+        print(f"watermark video {row.name} {row.attack}: payload found for {row.found} of {len(rb.VIDEO_RUN_IDS)} run ids, "
+              f"lowest score {row.lowest:.1f}; frames read alone at least {row.frames_alone[0]}/{row.frames_alone[1]}")
+    positives, reads, highest = rb.false_positive_reads()
+    print(f"watermark false positives: {positives} of {reads} reads of unmarked photos and frames "
+          f"(highest payload score {highest:.1f}; found from {Z_MIN})")
     embed_ms, read_ms = rb.embed_and_read_ms()
     print(f"watermark speed at 640x480: embed {embed_ms:.1f} ms, read {read_ms:.1f} ms (medians)")
 

@@ -20,12 +20,13 @@ from PIL import Image
 from facegraft import media
 from facegraft.io import VideoReader, VideoWriter, read_image
 from facegraft.provenance.verify import verify
-from facegraft.provenance.watermark import Payload, embed, read
+from facegraft.provenance.watermark import Payload, decode, embed, evidence, read
 
 # The sample photos plus real photos that scikit-image ships (no download).
 PHOTOS = ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg", "45-m7-di-ph.jpg", "sk:coffee", "sk:chelsea",
           "sk:rocket", "sk:camera")
-CLIPS = ("single_face.mp4", "face_noface.mov", "no_face.mp4", "carphone_pristine.mp4")
+# "NAME@WxH": the first 60 frames of NAME upscaled (the samples stop at 960x540).
+CLIPS = ("single_face.mp4", "face_noface.mov", "no_face.mp4", "carphone_pristine.mp4", "face_noface.mov@1920x1080")
 RUN_IDS = (0xBEEF, 0x0000, 0xFFFF, 0x1234)
 VIDEO_RUN_IDS = RUN_IDS[:2]  # each video run encodes six files
 FLAT_STD = 3.0  # a 16x16 block whose luminance varies less than this counts as flat
@@ -100,6 +101,22 @@ def reencode_x264_default(src: Path, dst: Path, crf: int) -> Path:
     return dst
 
 
+def clip_path(name: str, folder: Path) -> Path:
+    """A clip of CLIPS as a file: the sample itself, or its upscaled copy written into `folder`."""
+    if "@" not in name:
+        return media.path(name)
+    sample, size = name.split("@")
+    w, h = (int(v) for v in size.split("x"))
+    dst = folder / f"{Path(sample).stem}-{w}x{h}.mp4"
+    if not dst.exists():
+        with VideoReader(media.path(sample)) as reader, VideoWriter(dst, w, h, reader.info.fps, crf=12) as writer:
+            for frame in reader:
+                if frame.index >= 60:
+                    break
+                writer.write(cv2.resize(frame.rgb, (w, h), interpolation=cv2.INTER_CUBIC))
+    return dst
+
+
 def write_marked(src: Path, dst: Path, payload: Payload, crf: int = 20, preset: str = "veryfast") -> Path:
     """Every frame of `src` watermarked and encoded as a swap writes it (default quality)."""
     with VideoReader(src) as reader:
@@ -127,22 +144,25 @@ class ImageRow:
     psnr_min: float
     flat_rms: float  # worst over run ids
     found: dict[str, int]  # attack -> run ids read back exactly, out of len(RUN_IDS)
+    lowest: dict[str, float]  # attack -> the lowest score of a correct reading (0 when one failed)
 
 
 def image_rows() -> Iterator[ImageRow]:
     for name in PHOTOS:
         rgb = photo(name)
         for still in (True, False):
-            values, flats, found = [], [], {k: 0 for k in ("clean", *IMAGE_ATTACKS)}
+            values, flats = [], []
+            found, lowest = {k: 0 for k in ("clean", *IMAGE_ATTACKS)}, {k: float("inf") for k in ("clean", *IMAGE_ATTACKS)}
             for run_id in RUN_IDS:
                 payload = Payload(0x01, run_id)
                 marked = embed(rgb, payload, still)
                 values.append(psnr(rgb, marked))
                 flats.append(flat_block_change(rgb, marked)[0])
-                found["clean"] += read(marked).payload == payload
-                for attack, apply in IMAGE_ATTACKS.items():
-                    found[attack] += read(apply(marked)).payload == payload
-            yield ImageRow(name, still, min(values), max(flats), found)
+                for attack, apply in (("clean", lambda m: m), *IMAGE_ATTACKS.items()):
+                    reading = read(apply(marked))
+                    found[attack] += reading.payload == payload
+                    lowest[attack] = min(lowest[attack], reading.score if reading.payload == payload else 0.0)
+            yield ImageRow(name, still, min(values), max(flats), found, lowest)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,33 +171,46 @@ class VideoRow:
     attack: str
     found: int  # run ids whose payload the verdict read back exactly
     frames_alone: tuple[int, int]  # the fewest frames that read alone, of frames checked
+    lowest: float  # the lowest verdict score over run ids (0 when one was not found)
 
 
 def video_rows(run_ids: tuple[int, ...] = VIDEO_RUN_IDS) -> Iterator[VideoRow]:
     with tempfile.TemporaryDirectory(prefix="facegraft-bench-") as tmp:
         for name in CLIPS:
-            results: dict[str, list[tuple[bool, int, int]]] = {}
+            results: dict[str, list[tuple[bool, int, int, float]]] = {}
             for run_id in run_ids:
                 payload = Payload(0x01, run_id)
-                marked = write_marked(media.path(name), Path(tmp) / "marked.mp4", payload)
+                marked = write_marked(clip_path(name, Path(tmp)), Path(tmp) / "marked.mp4", payload)
                 outputs = {"as written (crf20)": marked}
                 outputs |= {k: attack(marked, Path(tmp) / f"{k}.mp4") for k, attack in VIDEO_ATTACKS.items()}
                 for label, path in outputs.items():
                     v = verify(path)
-                    results.setdefault(label, []).append((v.reading.payload == payload, v.frames_marked,
-                                                          v.frames_checked))
+                    ok = v.reading.payload == payload
+                    results.setdefault(label, []).append((ok, v.frames_marked, v.frames_checked,
+                                                          v.reading.score if ok else 0.0))
             for label, rows in results.items():
-                yield VideoRow(name, label, sum(ok for ok, _, _ in rows), min((m, c) for _, m, c in rows))
+                yield VideoRow(name, label, sum(r[0] for r in rows), min((r[1], r[2]) for r in rows),
+                               min(r[3] for r in rows))
 
 
-def false_positive_reads() -> tuple[int, int]:
-    """(positives, reads) over unmarked photos and frames, as they are, after JPEG 70 and at half size."""
+def false_positive_reads() -> tuple[int, int, float]:
+    """Over unmarked photos and frames, as they are, after JPEG 70 and at half size: how many read
+    as marked, of how many reads, and the highest payload score any of them reached (Z_MIN decides)."""
     images = [photo(name) for name in PHOTOS]
     for name in CLIPS:
+        if "@" in name:
+            continue
         with VideoReader(media.path(name)) as reader:
             images += [f.rgb for f in reader if f.index % 12 == 0]
-    reads = [read(v) for rgb in images for v in (rgb, jpeg(rgb, 70), half(rgb))]
-    return sum(r.payload is not None for r in reads), len(reads)
+    positives = reads = 0
+    highest = 0.0
+    for rgb in images:
+        for variant in (rgb, jpeg(rgb, 70), half(rgb)):
+            values = evidence(variant)
+            positives += read(variant).payload is not None
+            reads += 1
+            highest = max([highest] + [decode(v, name, threshold=0.0).score for name, v in values.items()])
+    return positives, reads, highest
 
 
 

@@ -6,10 +6,11 @@ import dataclasses
 from pathlib import Path
 
 import av
+import numpy as np
 from PIL import Image
 
 from facegraft.io import MediaKind, VideoReader, probe, read_image
-from facegraft.provenance.watermark import SCHEMES, Reading, correlations, decode, read
+from facegraft.provenance.watermark import NOTHING, Z_MIN, Reading, decode, evidence, read
 
 MAX_FRAMES = 40  # frames a video verdict is drawn from, spread over its length
 
@@ -24,10 +25,14 @@ class Verdict:
 
     @property
     def confidence(self) -> float:
+        """0 when not found; otherwise half the bits' agreement with the payload, half how clearly the
+        evidence clears the threshold (twice Z_MIN, or every checked frame read alone, counts fully).
+        Whether the file carries a facegraft mark at all is decided by Z_MIN alone."""
         if not self.found:
             return 0.0
         per_frame = self.frames_marked / max(self.frames_checked, 1)
-        return float(min(1.0, 0.5 * self.reading.confidence + 0.5 * max(per_frame, min(1.0, self.reading.strength))))
+        margin = min(1.0, self.reading.score / (2 * Z_MIN))
+        return float(min(1.0, 0.5 * self.reading.confidence + 0.5 * max(per_frame, margin)))
 
 
 def verify(path: str | Path) -> Verdict:
@@ -42,18 +47,17 @@ def _verify_video(path: Path) -> Verdict:
     with VideoReader(path) as reader:
         total = max(reader.info.frame_count, 1)
         step = max(1, total // MAX_FRAMES)
-        sums = {name: 0.0 for name in SCHEMES}
+        sums: dict[str, np.ndarray] = {}
         checked = marked = 0
         for frame in reader:
             if frame.index % step or checked >= MAX_FRAMES:
                 continue
-            soft = correlations(frame.rgb)
-            for name in SCHEMES:
-                sums[name] = sums[name] + soft[name]
+            values = evidence(frame.rgb)
+            sums = {name: sums.get(name, 0.0) + v for name, v in values.items()}
             checked += 1
-            marked += any(decode(v, name).payload is not None for name, v in soft.items())
-    readings = [decode(total / checked, name) for name, total in sums.items()]  # frame 0 is always checked
-    best = max(readings, key=lambda r: (r.payload is not None, r.confidence))
+            marked += any(decode(v, name).payload is not None for name, v in values.items())
+    readings = [decode(total, name) for name, total in sums.items()]  # frame 0 is always checked
+    best = max(readings, key=lambda r: (r.payload is not None, r.score), default=NOTHING)
     return Verdict(best.payload is not None, best, checked, marked, video_metadata(path))
 
 

@@ -1,20 +1,26 @@
 """Invisible watermark: a Reed-Solomon coded payload spread over mid-band block-DCT coefficients of
-the Haar-DWT approximation of the frame's luminance, resized to a fixed working grid.
+the Haar-DWT approximation of the frame's luminance, resized to a square working grid.
 
-- Working grid: the luminance is resized to a fixed square before embedding and before reading,
-  so the mark survives any rescaling (half-size downscales included) and any aspect ratio.
+- Working grid: the luminance is resized to a square grid before embedding and before reading,
+  so the mark survives rescaling (half-size downscales included) and any aspect ratio. The grid
+  grows with the frame (LAYOUTS), so a chip covers about the same number of pixels on a 360p and
+  a 1080p frame: on a fixed grid larger frames got coarser, more visible grain.
 - DWT approximation band, low-to-mid DCT frequencies: what survives H.264 at CRF 32 and JPEG 70.
-- Three layouts, one per kind of output (see SCHEMES): weak chips in every block for video and,
-  weaker, for still images; a smaller grid for tiny frames. Reading tries all.
+- Weak chips in every block; video frames get stronger ones than still images, which need not
+  survive H.264. The reader needs no original and does not need to know which was used.
 - Weighted reading: each block's chips count in inverse proportion to the block's own AC energy
   (the image is the noise a blind reader fights, and after a lossy re-encode it dominates busy
-  blocks). Embedding cancels the image's weighted projection, the same one the reader measures.
-- Spread spectrum with informed embedding: every bit is spread over many coefficients with a
-  pseudo-random sign pattern; embedding cancels most of the image's own projection on that
-  pattern, so reading needs no original.
-- Reed-Solomon coding (8 parity bytes on a 4-byte payload) corrects up to 4 wrong bytes; the
-  fixed marker plus the code's consistency make a false positive on unmarked media about one in
-  a billion per read, and video decisions add up the evidence of many frames.
+  blocks). Embedding cancels most of the image's weighted projection on every bit's chips, the
+  one the reader measures (informed embedding).
+- Reed-Solomon coding (8 parity bytes on a 4-byte payload), decoded by maximum likelihood: the
+  reader scores every one of the 2^24 payloads that carry the facegraft marker against the soft
+  evidence and keeps the best, which needs about half the evidence hard-decision decoding does.
+- Detection threshold (Z_MIN): a payload's score is its correlation with the chips, in standard
+  deviations of the picture's own contribution. On unmarked media each chip's sign comes from the
+  key, independent of the picture, so a score is a Rademacher sum and P(score >= z) <= 4.46 Q(z)
+  (Pinelis 1994); over all payloads and grids, under one false positive in a billion reads.
+  Video decisions add up the chips of many frames (a chip's sign is the same in every frame, so
+  it is the sums that enter the bound).
 """
 
 from __future__ import annotations
@@ -34,38 +40,40 @@ PARITY_BYTES = 8
 BITS = 8 * (PAYLOAD_BYTES + PARITY_BYTES)
 LEVELS = 1  # Haar DWT levels before the block DCT
 BLOCK = 8
-# Low-to-mid frequencies of each 8x8 block: kept by video and JPEG quantisation, not as visible as DC.
 
 
 @dataclasses.dataclass(frozen=True)
-class Scheme:
-    """How the payload is spread on one working grid."""
+class Layout:
+    """Where the chips of the payload go on one square working grid, and how strong they are."""
 
-    name: str
-    grid: int  # side of the square working grid
+    grid: int  # side of the working grid
     positions: tuple[tuple[int, int], ...]  # DCT coefficients of each 8x8 block that carry chips
-    active: float  # share of blocks that carry chips
-    strength: float  # chip amplitude (luminance units in the DCT domain)
     seed: int  # added to KEY for this layout
+    video_strength: float  # chip amplitude (luminance units in the DCT domain) on video frames
+    still_strength: float  # on still images
+
+    @property
+    def name(self) -> str:
+        return f"grid {self.grid}"
 
 
-# Video: weak chips in every block, a little stronger than for stills because x264 at CRF 32 zeroes
-# most coefficients under its quantiser step (at 22 it keeps enough of them: the weighted reading
-# below finds every frame of single_face.mp4 alone after a CRF 32 re-encode). RMS about 3 grey
-# levels on flat areas: a faint grain, seen at 200% on 640x360 and, side by side, at 100% on
-# 960x540 (the fixed grid makes chips coarser on larger frames; a known defect).
-VIDEO = Scheme("video", 512, ((1, 1), (1, 2), (2, 1)), 1.0, 22.0, 514)
-# Still images need to survive JPEG 70 and half-size downscales, which keep weaker chips.
-STILL = Scheme("still", 512, ((1, 1), (1, 2), (2, 1)), 1.0, 16.0, 513)
-# Tiny frames (under 288 px) have too few blocks for either and use weak chips on a smaller grid.
-SMALL = Scheme("small", 256, ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (3, 2), (2, 3), (0, 3), (3, 0), (1, 1)),
-               1.0, 11.0, 256)
-SCHEMES = {scheme.name: scheme for scheme in (VIDEO, STILL, SMALL)}
-SMALL_SIDE = 288  # frames whose short side is under this use SMALL
+# Low-to-mid frequencies of each 8x8 block: kept by video and JPEG quantisation, not as visible as DC.
+MID = ((1, 1), (1, 2), (2, 1))
+# Tiny frames (short side under 288 px) have few blocks, so each carries more, slightly higher, chips.
+TINY = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (3, 2), (2, 3), (0, 3), (3, 0), (1, 1))
+# Video frames need stronger chips than stills: x264 at CRF 32 zeroes most weak coefficients, while
+# stills need only survive JPEG 70 and half size. Larger frames average the codec's noise over
+# more pixels per chip and need less. Tiny frames: what the PSNR budget of 25k pixels allows.
+LAYOUTS = (Layout(256, TINY, 256, 11.0, 11.0), Layout(512, MID, 514, 16.0, 12.0),
+           Layout(1024, MID, 1024, 10.0, 8.0), Layout(2048, MID, 2048, 10.0, 8.0))
+# Grid by the frame's short side: each grid serves short sides from about half its size up.
+SHORT_SIDE_FROM = {256: 0, 512: 288, 1024: 540, 2048: 1080}
 MIN_PSNR = 40.5  # the mark is scaled down on the rare frame where it would cost more than this
 CANCEL = 0.9  # share of the image's own projection removed while embedding
 KEY = zlib.crc32(b"facegraft watermark v1")
 WEIGHT_FLOOR = 16.0  # noise energy below which a block counts as flat
+# 2^24 payloads x 4 grids x 4.46 Q(8.7) is 5e-10: the false-positive rate per read.
+Z_MIN = 8.7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,9 +102,12 @@ class Payload:
 @dataclasses.dataclass(frozen=True)
 class Reading:
     payload: Payload | None
-    confidence: float  # 0..1: share of coded bits that agreed with the corrected codeword
-    strength: float  # mean signed correlation over the coded bits, in units of the scheme's strength
-    scheme: str = ""  # the layout it was read from (a SCHEMES name), "" when nothing was found
+    confidence: float  # 0..1: share of coded bits whose sign agrees with the payload's codeword
+    score: float  # evidence for the payload in standard deviations of an unmarked read (>= Z_MIN)
+    layout: str = ""  # the layout it was read from (a Layout name), "" when nothing was found
+
+
+NOTHING = Reading(None, 0.0, 0.0)
 
 
 @functools.cache
@@ -104,27 +115,27 @@ def _codec() -> RSCodec:
     return RSCodec(PARITY_BYTES)
 
 
-
 @functools.cache
-def _layout(scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
-    """For each chip (coefficient): which bit it carries (BITS = none) and its sign, fixed by the key."""
-    blocks = (scheme.grid // 2 ** LEVELS // BLOCK) ** 2
-    rng = np.random.default_rng(KEY + scheme.seed)
-    active = np.zeros(blocks, bool)
-    active[rng.permutation(blocks)[:max(1, int(round(blocks * scheme.active)))]] = True
-    chip_active = np.repeat(active, len(scheme.positions))
-    n_active = int(chip_active.sum())
-    bit_of_chip = np.full(len(chip_active), BITS)
-    bit_of_chip[chip_active] = rng.permutation(np.arange(n_active) % BITS)
-    signs = np.where(chip_active, rng.choice(np.array([-1.0, 1.0], np.float32), size=len(chip_active)), 0.0)
-    return bit_of_chip, signs.astype(np.float32)
+def _chip_plan(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """For each chip (coefficient): which bit it carries and its sign, fixed by the key."""
+    chips = (layout.grid // 2 ** LEVELS // BLOCK) ** 2 * len(layout.positions)
+    rng = np.random.default_rng(KEY + layout.seed)
+    bit_of_chip = rng.permutation(np.arange(chips) % BITS)
+    signs = rng.choice(np.array([-1.0, 1.0], np.float32), size=chips)
+    return bit_of_chip, signs
 
 
-def scheme_for(height: int, width: int, still: bool = False) -> Scheme:
-    """The layout a frame of this size gets: tiny frames SMALL, otherwise STILL or VIDEO."""
-    if min(height, width) < SMALL_SIDE:
-        return SMALL
-    return STILL if still else VIDEO
+def layout_for(height: int, width: int) -> Layout:
+    """The layout a frame of this size is marked with."""
+    short = min(height, width)
+    return [layout for layout in LAYOUTS if short >= SHORT_SIDE_FROM[layout.grid]][-1]
+
+
+def layouts_to_read(height: int, width: int) -> list[Layout]:
+    """Every layout a frame of this size may carry: its own, and those of frames up to about
+    twice as large, downscaled."""
+    short = min(height, width)
+    return [layout for layout in LAYOUTS if 2.1 * short >= SHORT_SIDE_FROM[layout.grid]]
 
 
 def _bits(data: bytes) -> np.ndarray:
@@ -160,8 +171,8 @@ def haar_synthesis(approx: np.ndarray) -> np.ndarray:
     return approx
 
 
-def _chips(coeffs: np.ndarray, scheme: Scheme) -> np.ndarray:
-    rows, cols = zip(*scheme.positions)
+def _chips(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
+    rows, cols = zip(*layout.positions)
     return coeffs[:, :, rows, cols].reshape(-1)
 
 
@@ -173,18 +184,16 @@ def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
     luma = ycc[..., 0].astype(np.float32)
     h, w = luma.shape
-    scheme = scheme_for(h, w, still)
-    bit_of_chip, signs = _layout(scheme)
-    coeffs = _coefficients(luma, scheme.grid)
+    layout = layout_for(h, w)
+    bit_of_chip, signs = _chip_plan(layout)
+    coeffs = _coefficients(luma, layout.grid)
     wanted = _bits(_codec().encode(payload.to_bytes()))
-    # The last slot is for the chips no bit uses: they stay unchanged.
-    per_bit = np.append(scheme.strength * wanted - CANCEL * _soft_bits(coeffs, scheme), 0.0)
-    change = per_bit[bit_of_chip] * signs
-    rows, cols = zip(*scheme.positions)
+    per_bit = (layout.still_strength if still else layout.video_strength) * wanted - CANCEL * _soft_bits(coeffs, layout)
+    rows, cols = zip(*layout.positions)
     n = coeffs.shape[0]
     # The transforms are linear, so the frame's change is the inverse transform of the change alone.
     delta_blocks = np.zeros_like(coeffs)
-    delta_blocks[:, :, rows, cols] = change.reshape(n, n, len(scheme.positions))
+    delta_blocks[:, :, rows, cols] = (per_bit[bit_of_chip] * signs).reshape(n, n, len(rows))
     approx = idctn(delta_blocks, axes=(2, 3), norm="ortho").transpose(0, 2, 1, 3).reshape(n * BLOCK, n * BLOCK)
     delta = cv2.resize(haar_synthesis(approx.astype(np.float32)), (w, h), interpolation=cv2.INTER_LINEAR)
     rms = float(np.sqrt(np.mean(delta * delta)))
@@ -195,51 +204,118 @@ def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
-def correlations(rgb: np.ndarray) -> dict[str, np.ndarray]:
-    """Per scheme (by name), the soft value of every coded bit (sign = bit, size = evidence)."""
+def evidence(rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """Per layout the frame may carry (by name), every chip's weighted value and its weight
+    (2 x chips). The evidence of several frames of one video is their sum."""
     luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float32)
-    coefficients = {grid: _coefficients(luma, grid) for grid in {s.grid for s in SCHEMES.values()}}
-    return {name: _soft_bits(coefficients[scheme.grid], scheme) for name, scheme in SCHEMES.items()}
+    return {layout.name: _chip_evidence(_coefficients(luma, layout.grid), layout)
+            for layout in layouts_to_read(*luma.shape)}
 
 
-def _soft_bits(coeffs: np.ndarray, scheme: Scheme) -> np.ndarray:
+def _chip_evidence(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
+    weights = np.repeat(_chip_weights(coeffs, layout).reshape(-1), len(layout.positions))
+    return np.stack([weights * _chips(coeffs, layout), weights])
+
+
+def _bit_sums(values: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per coded bit, the signed sum of its chips' weighted values and the sum of their weights; and
+    the root of the summed squares of the chip values: the spread a payload's sum has when the
+    chips hold only the picture."""
+    bit_of_chip, signs = _chip_plan(layout)
+    weighted, weights = values
+    num = np.bincount(bit_of_chip, weights=signs * weighted, minlength=BITS)
+    den = np.bincount(bit_of_chip, weights=weights, minlength=BITS)
+    return num, den, float(np.sqrt(np.sum(weighted ** 2)))
+
+
+def _soft_bits(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
     """Weighted mean of each bit's chips (times their signs)."""
-    bit_of_chip, signs = _layout(scheme)
-    weights = np.repeat(_chip_weights(coeffs, scheme).reshape(-1), len(scheme.positions)) * np.abs(signs)
-    num = np.bincount(bit_of_chip, weights=weights * signs * _chips(coeffs, scheme), minlength=BITS + 1)
-    den = np.bincount(bit_of_chip, weights=weights, minlength=BITS + 1)
-    return (num / np.maximum(den, 1e-12))[:BITS]
+    num, den, _ = _bit_sums(_chip_evidence(coeffs, layout), layout)
+    return num / np.maximum(den, 1e-12)
 
 
-def _chip_weights(coeffs: np.ndarray, scheme: Scheme) -> np.ndarray:
+def _chip_weights(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
     """Per block, how much to trust its chips: the inverse of the block's own AC energy outside them.
 
     After a lossy re-encode most of what a chip reads is the image itself, and busy blocks carry far
     more of it than flat ones; weighting by the inverse of that noise is the matched filter."""
     ac = coeffs ** 2
     ac[:, :, 0, 0] = 0.0
-    rows, cols = zip(*scheme.positions)
+    rows, cols = zip(*layout.positions)
     ac[:, :, rows, cols] = 0.0
-    energy = ac.sum(axis=(2, 3)) / (BLOCK * BLOCK - 1 - len(scheme.positions))
+    energy = ac.sum(axis=(2, 3)) / (BLOCK * BLOCK - 1 - len(layout.positions))
     return 1.0 / (WEIGHT_FLOOR + energy)
 
 
-def decode(soft: np.ndarray, scheme: str = VIDEO.name) -> Reading:
-    """Payload from soft bit values, if the marker and the error-correcting code agree."""
-    hard = np.packbits((soft > 0).astype(np.uint8)).tobytes()
+def decode(values: np.ndarray, layout: str, threshold: float = Z_MIN) -> Reading:
+    """The payload the evidence of one layout (by name) carries, if its score reaches `threshold`
+    (a lower one shows how close unmarked media come)."""
+    num, den, noise = _bit_sums(values, _LAYOUT_BY_NAME[layout])
+    if noise == 0.0:
+        return NOTHING
+    message = _hard_decode(num)
+    if message is None or _score(num, message, noise) < threshold:
+        if np.abs(num).sum() < threshold * noise:  # no codeword at all can reach it
+            return NOTHING
+        message = _most_likely(num)
+    score = _score(num, message, noise)
+    if score < threshold:
+        return NOTHING
+    agreement = float(np.mean(np.sign(num) == _codeword(message)))
+    return Reading(Payload.from_bytes(message), agreement, score, layout)
+
+
+_LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS}
+
+
+def _codeword(message: bytes) -> np.ndarray:
+    return _bits(bytes(_codec().encode(message)))
+
+
+def _score(num: np.ndarray, message: bytes, noise: float) -> float:
+    return float(num @ _codeword(message) / noise)
+
+
+def _hard_decode(num: np.ndarray) -> bytes | None:
+    """The quick answer when the evidence is strong: Reed-Solomon on the signs of the bits."""
     try:
-        message, codeword, _ = _codec().decode(hard)
+        message, _, _ = _codec().decode(np.packbits((num > 0).astype(np.uint8)).tobytes())
     except ReedSolomonError:
-        return Reading(None, 0.0, 0.0)
-    payload = Payload.from_bytes(bytes(message))
-    if payload is None:
-        return Reading(None, 0.0, 0.0)
-    expected = _bits(bytes(codeword))
-    agreement = float(np.mean(np.sign(soft) == expected))
-    return Reading(payload, agreement, float(np.mean(soft * expected) / SCHEMES[scheme].strength), scheme)
+        return None
+    return bytes(message) if bytes(message[:1]) == MARKER else None
+
+
+def _most_likely(num: np.ndarray) -> bytes:
+    """The message (marker plus 24 free bits) whose codeword correlates best with the evidence.
+
+    The code is linear over GF(2), so codeword(x) = codeword(0) xor f(high 12 bits) xor g(low 12
+    bits); in +-1 form the xors are products, and all 2^24 correlations are one 4096 x 96 x 4096
+    matrix product."""
+    base, high, low = _codeword_tables()
+    weighted = high * (num * base).astype(np.float32)
+    best, best_at = -np.inf, 0
+    for start in range(0, len(high), 1024):  # 16 MB of scores at a time
+        scores = weighted[start:start + 1024] @ low.T
+        at = int(np.argmax(scores))
+        if scores.flat[at] > best:
+            best, best_at = float(scores.flat[at]), start * len(low) + at
+    return MARKER + best_at.to_bytes(3, "big")
+
+
+@functools.cache
+def _codeword_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """+-1 codeword of the marker with zero bits, and the +-1 flips that each value of the high and
+    of the low 12 free bits makes to it (4096 x BITS each)."""
+    def bits01(message: bytes) -> np.ndarray:
+        return np.unpackbits(np.frombuffer(bytes(_codec().encode(message)), np.uint8)).astype(np.int64)
+
+    basis = np.array([bits01(bytes(1) + (1 << k).to_bytes(3, "big")) for k in range(24)])  # free bit k
+    values = (np.arange(4096)[:, None] >> np.arange(12)) & 1
+    flips = lambda rows: (1 - 2 * ((values @ rows) % 2)).astype(np.float32)  # noqa: E731
+    return _bits(_codec().encode(MARKER + bytes(3))), flips(basis[12:]), flips(basis[:12])
 
 
 def read(rgb: np.ndarray) -> Reading:
-    """The best reading of one frame over the schemes."""
-    readings = [decode(soft, name) for name, soft in correlations(rgb).items()]
-    return max(readings, key=lambda r: (r.payload is not None, r.confidence))
+    """The best reading of one frame over the layouts it may carry."""
+    readings = [decode(values, name) for name, values in evidence(rgb).items()]
+    return max(readings, key=lambda r: (r.payload is not None, r.score))
