@@ -240,8 +240,8 @@ def test_watermark_does_not_show_on_flat_areas(name, still) -> None:
 
 def test_watermark_barely_moves_the_measured_face() -> None:
     # Outputs are analysed again (motion capture of a swap, evaluation): the mark must not move the
-    # landmarks it is laid over. Measured on single_face.mp4 over 5 run ids: mean shift 0.8-1.0% of
-    # the inter-ocular distance (max 1.3%), jaw opening within 0.015, its correlation 0.999.
+    # landmarks it is laid over. Measured on single_face.mp4 for these two run ids: mean shift 0.4-0.5%
+    # of the inter-ocular distance (max 0.7%), jaw opening within 0.01.
     from facegraft.analysis import FaceTracker
     from facegraft.config import AnalysisConfig
     frames = video_frames(media.path("single_face.mp4"))[:36]
@@ -259,8 +259,8 @@ def test_watermark_barely_moves_the_measured_face() -> None:
         jaw = np.array([[a.expression.named["jaw_open"], b.expression.named["jaw_open"]] for a, b in zip(plain, marked)])
         measure(f"run {payload.run_text}: landmark shift mean {shift.mean():.4f} max {shift.max():.4f} IOD; "
                 f"jaw difference max {np.abs(jaw[:, 0] - jaw[:, 1]).max():.3f}")
-        assert shift.mean() < 0.015 and shift.max() < 0.03
-        assert np.abs(jaw[:, 0] - jaw[:, 1]).max() < 0.04
+        assert shift.mean() < 0.01 and shift.max() < 0.02
+        assert np.abs(jaw[:, 0] - jaw[:, 1]).max() < 0.03
 
 
 # --- 2. the watermark on video ---------------------------------------------------------------------
@@ -453,6 +453,7 @@ def test_verify_cli_found_exit_0(swapped_video, capsys) -> None:
     assert "made by facegraft" in out
     assert f"run {payload.run_text}" in out and f"version {payload.version_text}" in out
     assert re.search(r"confidence (\d\.\d\d)", out).group(1) == f"{verdict.confidence:.2f}"
+    assert f"evidence score {verdict.reading.score:.1f}, found from {Z_MIN}" in out
     assert "AI-generated" in out  # the metadata note
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from cli_helpers import assert_one_line_error, run_cli
 from facegraft import media
-from facegraft.io import VideoReader, VideoWriter, write_image
+from facegraft.io import VideoReader, VideoWriter, read_image, write_image
 from facegraft.provenance.verify import verify
+from facegraft.provenance.watermark import Z_MIN, Payload, embed
 from facegraft.ui.jobs import Job
 from ui_helpers import CHROMIUM, CHROMIUM_ARGS, Client, assert_one_line, running_server, wait_until
 
@@ -236,6 +237,10 @@ def test_reenact_preview_and_job(client, tmp_path):
 def test_verify_endpoint(client, tmp_path):
     reply = client.call("PUT", "/api/verify?name=plain.jpg", data=media.path(SOURCE).read_bytes())
     assert reply.status == 200 and reply.json()["found"] is False
+    marked = tmp_path / "marked.png"
+    write_image(marked, embed(read_image(media.path(SOURCE)), Payload(0x01, 0xBEEF), still=True))
+    found = client.call("PUT", "/api/verify?name=marked.png", data=marked.read_bytes()).json()
+    assert found["found"] and found["run"] == "beef" and found["threshold"] == Z_MIN <= found["score"]
     text = tmp_path / "x.png"
     text.write_text("nope")
     reply = client.call("PUT", "/api/verify?name=x.png", data=text.read_bytes())
@@ -469,6 +474,13 @@ def test_screens_read_well(page, server, tmp_path):
     page.get_by_role("tab", name="Verify").click()
     page.locator("#panel-verify .drop input").set_input_files(str(media.path(SOURCE)))
     page.locator("#panel-verify .answer").wait_for(timeout=30_000)
+    assert "No facegraft watermark found" in page.locator("#panel-verify [data-verdict]").inner_text()
+    marked = tmp_path / "marked.png"
+    write_image(marked, embed(read_image(media.path(SOURCE)), Payload(0x01, 0xBEEF), still=True))
+    page.locator("#panel-verify .drop input").set_input_files(str(marked))
+    page.locator("#panel-verify [data-verdict].yes").wait_for(timeout=30_000)
+    answer = page.locator("#panel-verify [data-verdict]").inner_text()
+    assert "Made by facegraft" in answer and "run beef" in answer and "evidence score" in answer
     for tab in ("swap", "reenact", "analyze", "verify", "live"):
         page.get_by_role("tab", name=tab.capitalize()).click()
         assert page.locator(f"#panel-{tab}").is_visible()

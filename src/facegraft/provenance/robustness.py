@@ -129,6 +129,7 @@ def write_marked(src: Path, dst: Path, payload: Payload, crf: int = 20, preset: 
 
 IMAGE_ATTACKS = {"jpeg70": lambda m: jpeg(m, 70), "half": half, "half+jpeg70": lambda m: jpeg(half(m), 70)}
 VIDEO_ATTACKS = {
+    "crf23": lambda src, dst: reencode(src, dst, 23),
     "crf32": lambda src, dst: reencode(src, dst, 32),
     "x264-medium-crf32": lambda src, dst: reencode_x264_default(src, dst, 32),
     "half-crf23": lambda src, dst: reencode(src, dst, 23, scale=2),

@@ -288,6 +288,7 @@ class App:
 
     def verify(self, name: str, stream, length: int | None) -> dict[str, Any]:
         from facegraft.provenance.verify import verify
+        from facegraft.provenance.watermark import Z_MIN
         folder = self.verify_dir / secrets.token_hex(8)
         folder.mkdir(parents=True)
         label = clean_label(name)
@@ -306,7 +307,8 @@ class App:
                                   "metadata": next((meta[k] for k in ("Description", "comment") if k in meta), None)}
         if verdict.found:
             payload = verdict.reading.payload
-            result.update(version=payload.version_text, run=payload.run_text)
+            result.update(version=payload.version_text, run=payload.run_text, score=round(verdict.reading.score, 1),
+                          threshold=Z_MIN)
         return result
 
     def live_start(self, body: Any) -> dict[str, Any]:

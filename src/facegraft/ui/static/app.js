@@ -607,7 +607,8 @@
         const lines = r.found
           ? [el("p", { class: "answer", text: "Made by facegraft: watermark found" }),
              el("p", { text: `Version ${r.version}, run ${r.run}, confidence ${r.confidence.toFixed(2)} ` +
-               `(${r.frames_marked} of ${r.frames_checked} frames readable alone).` })]
+               `(${r.frames_marked} of ${r.frames_checked} frames readable alone; ` +
+               `evidence score ${r.score.toFixed(1)}, found from ${r.threshold}).` })]
           : [el("p", { class: "answer", text: "No facegraft watermark found" }),
              el("p", { text: `${r.frames_checked} frame(s) checked. Other tools leave no facegraft mark, so this does not show the file is unedited.` })];
         if (r.metadata) lines.push(el("p", { class: "hint", text: `Metadata: ${r.metadata}` }));
