@@ -153,7 +153,8 @@ def image_rows() -> Iterator[ImageRow]:
         rgb = photo(name)
         for still in (True, False):
             values, flats = [], []
-            found, lowest = {k: 0 for k in ("clean", *IMAGE_ATTACKS)}, {k: float("inf") for k in ("clean", *IMAGE_ATTACKS)}
+            found = {k: 0 for k in ("clean", *IMAGE_ATTACKS)}
+            lowest = {k: float("inf") for k in found}
             for run_id in RUN_IDS:
                 payload = Payload(0x01, run_id)
                 marked = embed(rgb, payload, still)

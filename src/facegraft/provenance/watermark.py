@@ -67,6 +67,7 @@ TINY = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (3, 2), (2, 3), (0, 3), (3, 0), 
 # 1080p against 15 on 640x360). Tiny frames: what the PSNR budget of 25k pixels allows.
 LAYOUTS = (Layout(256, TINY, 256, 11.0, 11.0), Layout(512, MID, 514, 16.0, 12.0),
            Layout(1024, MID, 1024, 10.0, 8.0), Layout(2048, MID, 2048, 10.0, 8.0))
+_LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS}
 # Grid by the frame's short side: each grid serves short sides from about half its size up.
 SHORT_SIDE_FROM = {256: 0, 512: 288, 1024: 540, 2048: 1080}
 MIN_PSNR = 40.5  # the mark is scaled down on the rare frame where it would cost more than this
@@ -189,7 +190,8 @@ def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
     bit_of_chip, signs = _chip_plan(layout)
     coeffs = _coefficients(luma, layout.grid)
     wanted = _bits(_codec().encode(payload.to_bytes()))
-    per_bit = (layout.still_strength if still else layout.video_strength) * wanted - CANCEL * _soft_bits(coeffs, layout)
+    strength = layout.still_strength if still else layout.video_strength
+    per_bit = strength * wanted - CANCEL * _soft_bits(coeffs, layout)
     n = coeffs.shape[0]
     # The transforms are linear, so the frame's change is the inverse transform of the change alone:
     # per block, the chips' DCT basis patterns times their values.
@@ -270,9 +272,6 @@ def decode(values: np.ndarray, layout: str, threshold: float = Z_MIN) -> Reading
         return NOTHING
     agreement = float(np.mean(np.sign(num) == _codeword(message)))
     return Reading(Payload.from_bytes(message), agreement, score, layout)
-
-
-_LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS}
 
 
 def _codeword(message: bytes) -> np.ndarray:
