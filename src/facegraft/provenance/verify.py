@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from facegraft.io import MediaKind, VideoReader, probe, read_image
-from facegraft.provenance.watermark import NOTHING, Z_MIN, Reading, decode, evidence, read
+from facegraft.provenance.watermark import NOTHING, Z_MIN, Reading, best_reading, evidence, read
 
 MAX_FRAMES = 40  # frames a video verdict is drawn from, spread over its length
 
@@ -52,12 +52,11 @@ def _verify_video(path: Path) -> Verdict:
         for frame in reader:
             if frame.index % step or checked >= MAX_FRAMES:
                 continue
-            values = evidence(frame.rgb)
+            values, size = evidence(frame.rgb), frame.rgb.shape[:2]
             sums = {name: sums.get(name, 0.0) + v for name, v in values.items()}
             checked += 1
-            marked += any(decode(v, name).payload is not None for name, v in values.items())
-    readings = [decode(total, name) for name, total in sums.items()]  # frame 0 is always checked
-    best = max(readings, key=lambda r: (r.payload is not None, r.score), default=NOTHING)
+            marked += best_reading(values, size).payload is not None
+    best = best_reading(sums, size) if checked else NOTHING
     return Verdict(best.payload is not None, best, checked, marked, video_metadata(path))
 
 
