@@ -276,7 +276,7 @@ def test_swap_output_verifies(swapped_video) -> None:
 
 def test_video_watermark_survives_crf32(swapped_video, tmp_path) -> None:
     attacked = reencode(swapped_video, tmp_path / "crf32.mp4", crf=32)
-    # frames read alone: 40 of 40 for 8 run ids on the marked original; the verdict adds them all up.
+    # On the marked original, over 8 run ids: scores 13.7-16.4, 35-40 of 40 frames read alone.
     assert_verified(verify(attacked), "re-encode VideoWriter CRF 32 veryfast", min_share=0.75)
     assert verify(attacked).reading.payload == verify(swapped_video).reading.payload
 
