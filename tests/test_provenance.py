@@ -363,7 +363,7 @@ def test_small_video_output_and_reencode_verify(tmp_path) -> None:
     hard = sum(_hard_decode(_bit_sums(evidence(f)["grid 256"], LAYOUTS[0])[0]) is not None for f in frames)
     measure(f"carphone CRF 23: frames read alone by hard decoding {hard}/{len(frames)}, "
             f"verdict score {verdict.reading.score:.1f}")
-    # Over 10 run ids: scores 13.0-15.4, 14-37 of 40 frames read alone (hard decoding: 0-3).
+    # Over 16 run ids: scores 13.0-15.4, 14-37 of 40 frames read alone (hard decoding: 1-15 of all 120).
     assert_verified(verdict, "carphone re-encoded at CRF 23 veryfast", min_share=0.2)
     assert verdict.reading.payload == verify(out).reading.payload
     assert verdict.reading.score >= 1.2 * Z_MIN
