@@ -20,7 +20,7 @@ from PIL import Image
 from facegraft import media
 from facegraft.io import VideoReader, VideoWriter, read_image
 from facegraft.provenance.verify import verify
-from facegraft.provenance.watermark import Payload, decode, embed, evidence, read
+from facegraft.provenance.watermark import Payload, best_reading, decode, embed, evidence, read
 
 # The sample photos plus real photos that scikit-image ships (no download).
 PHOTOS = ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg", "45-m7-di-ph.jpg", "sk:coffee", "sk:chelsea",
@@ -209,7 +209,7 @@ def false_positive_reads() -> tuple[int, int, float]:
     for rgb in images:
         for variant in (rgb, jpeg(rgb, 70), half(rgb)):
             values = evidence(variant)
-            positives += read(variant).payload is not None
+            positives += best_reading(values, variant.shape[:2]).payload is not None
             reads += 1
             highest = max([highest] + [decode(v, name, threshold=0.0).score for name, v in values.items()])
     return positives, reads, highest

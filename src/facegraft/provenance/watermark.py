@@ -269,10 +269,11 @@ def decode(values: np.ndarray, layout: str, threshold: float = Z_MIN) -> Reading
         if np.abs(num).sum() < threshold * noise:  # no codeword at all can reach it
             return NOTHING
         message = _most_likely(num)
-    score = _score(num, message, noise)
+    codeword = _codeword(message)
+    score = float(num @ codeword / noise)
     if score < threshold:
         return NOTHING
-    agreement = float(np.mean(np.sign(num) == _codeword(message)))
+    agreement = float(np.mean(np.sign(num) == codeword))
     return Reading(Payload.from_bytes(message), agreement, score, layout)
 
 
@@ -314,13 +315,11 @@ def _most_likely(num: np.ndarray) -> bytes:
 def _codeword_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """+-1 codeword of the marker with zero bits, and the +-1 flips that each value of the high and
     of the low 12 free bits makes to it (4096 x BITS each)."""
-    def bits01(message: bytes) -> np.ndarray:
-        return np.unpackbits(np.frombuffer(bytes(_codec().encode(message)), np.uint8)).astype(np.int64)
-
-    basis = np.array([bits01(bytes(1) + (1 << k).to_bytes(3, "big")) for k in range(24)])  # free bit k
+    # free bit k alone, as 0/1 codeword bits
+    basis = np.array([_codeword(bytes(1) + (1 << k).to_bytes(3, "big")) > 0 for k in range(24)], np.int64)
     values = (np.arange(4096)[:, None] >> np.arange(12)) & 1
     flips = lambda rows: (1 - 2 * ((values @ rows) % 2)).astype(np.float32)  # noqa: E731
-    return _bits(_codec().encode(MARKER + bytes(3))), flips(basis[12:]), flips(basis[:12])
+    return _codeword(MARKER + bytes(3)), flips(basis[12:]), flips(basis[:12])
 
 
 def read(rgb: np.ndarray) -> Reading:
