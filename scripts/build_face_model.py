@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from facegraft import media
+from facegraft import samples
 from facegraft.analysis.geometry import image_to_viewer, similarity_fit
 from facegraft.analysis.landmarker import FaceDetector, MeshLandmarker
 from facegraft.io import VideoReader, read_image
@@ -34,7 +34,7 @@ VIDEOS = ["carphone_pristine.mp4", "single_face.mp4", "face_noface.mov"]
 
 
 def photo_landmarks(name: str) -> np.ndarray:
-    rgb = read_image(media.path(name))
+    rgb = read_image(samples.path(name))
     box = FaceDetector().detect(rgb)[0].box
     return MeshLandmarker().landmarks(rgb, box)
 
@@ -43,7 +43,7 @@ def video_tracks(name: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Raw landmarks of the first face in each frame, plus the frames (for the dlib mapping)."""
     detector, marker = FaceDetector(), MeshLandmarker(video=True)
     shapes, frames, box = [], [], None
-    with VideoReader(media.path(name)) as reader:
+    with VideoReader(samples.path(name)) as reader:
         for frame in reader:
             if box is None:
                 found = detector.detect(frame.rgb)
@@ -134,7 +134,7 @@ def dlib_68(images: list[np.ndarray], meshes: list[np.ndarray]) -> np.ndarray:
 
 
 def main() -> None:
-    media.fetch(quiet=True)
+    samples.fetch(quiet=True)
     rigid = np.array(sorted(set(RIGID)))
     photos = [image_to_viewer(photo_landmarks(n)) for n in NEUTRAL_PHOTOS]
     tracks, dlib_frames, dlib_meshes = [], [], []
@@ -144,7 +144,7 @@ def main() -> None:
         dlib_frames += frames[::4]
         dlib_meshes += shapes[::4]
     for name in NEUTRAL_PHOTOS + ["0-f1-su-ph.jpg", "0-f15-hao-ph.jpg"]:
-        dlib_frames.append(read_image(media.path(name)))
+        dlib_frames.append(read_image(samples.path(name)))
         dlib_meshes.append(photo_landmarks(name))
 
     # Generalised Procrustes on the neutral photos and each track's mean shape.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 
-from facegraft import media
+from facegraft import samples
 from facegraft.cli import main
 
 
@@ -52,7 +52,7 @@ def leftovers(directory: Path) -> list[str]:
 
 def faststart_copy(name: str, dest: Path) -> Path:
     """Remux a sample with the index (moov) first, as streaming-friendly encoders write it."""
-    with av.open(str(media.path(name))) as src, av.open(str(dest), "w", options={"movflags": "faststart"}) as dst:
+    with av.open(str(samples.path(name))) as src, av.open(str(dest), "w", options={"movflags": "faststart"}) as dst:
         streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
         for packet in src.demux():
             if packet.dts is None:

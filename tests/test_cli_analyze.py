@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facegraft import media
+from facegraft import samples
 from facegraft.cli import main
 from facegraft.io.motion import POSE_KEYS, REQUIRED_EXPRESSION, read_motion
 
@@ -27,7 +27,7 @@ RECORD_KEYS = ("frame", "time", "track", "pose", "expression", "expression_vecto
 
 
 def truncated_copy(name: str, dest: Path, fraction: float = 0.4) -> Path:
-    data = media.path(name).read_bytes()
+    data = samples.path(name).read_bytes()
     dest.write_bytes(data[: int(len(data) * fraction)])
     return dest
 
@@ -38,7 +38,7 @@ def truncated_copy(name: str, dest: Path, fraction: float = 0.4) -> Path:
 @pytest.fixture(scope="module")
 def carphone_jsonl(tmp_path_factory) -> tuple[Path, int, str, str]:
     out = tmp_path_factory.mktemp("carphone") / "motion.jsonl"
-    code, stdout, stderr = run_captured("analyze", media.path("carphone_pristine.mp4"), "-o", out)
+    code, stdout, stderr = run_captured("analyze", samples.path("carphone_pristine.mp4"), "-o", out)
     return out, code, stdout, stderr
 
 
@@ -97,7 +97,7 @@ def test_video_jsonl_reads_back(carphone_jsonl) -> None:
 def single_face_csv(tmp_path_factory) -> tuple[Path, Path, int, str]:
     directory = tmp_path_factory.mktemp("single_face")
     out, preview = directory / "motion.csv", directory / "preview.mp4"
-    code, stdout, stderr = run_captured("analyze", media.path("single_face.mp4"), "-o", out,
+    code, stdout, stderr = run_captured("analyze", samples.path("single_face.mp4"), "-o", out,
                                         "--preview", preview, "--quiet")
     assert stderr == "", stderr
     assert stdout == "", "--quiet prints nothing"
@@ -131,7 +131,7 @@ def test_video_preview_is_a_playable_copy_with_audio(single_face_csv) -> None:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video)]
     assert len(frames) == 72
     assert frames[0].shape == (360, 640, 3)
-    with av.open(str(media.path("single_face.mp4"))) as container:
+    with av.open(str(samples.path("single_face.mp4"))) as container:
         original = next(container.decode(video=0)).to_ndarray(format="rgb24")
     # Re-encoding alone changes pixels by a few levels; the drawn mesh and axes change some a lot.
     changed = np.abs(frames[0].astype(int) - original.astype(int)).max(axis=2) > 80
@@ -143,7 +143,7 @@ def test_video_preview_is_a_playable_copy_with_audio(single_face_csv) -> None:
 
 def test_image_jsonl_with_png_preview(tmp_path, capsys) -> None:
     out, preview = tmp_path / "face.jsonl", tmp_path / "face.png"
-    source = media.path("single_face.jpg")
+    source = samples.path("single_face.jpg")
     code, stdout, stderr = run_cli(capsys, "analyze", source, "-o", out, "--preview", preview)
     assert code == 0, stderr
     assert "Traceback" not in stderr
@@ -168,7 +168,7 @@ def test_image_jsonl_with_png_preview(tmp_path, capsys) -> None:
 
 def test_no_face_video_warns_and_writes_an_empty_file(tmp_path, capsys) -> None:
     out = tmp_path / "none.jsonl"
-    code, stdout, stderr = run_cli(capsys, "analyze", media.path("no_face.mp4"), "-o", out, "-q")
+    code, stdout, stderr = run_cli(capsys, "analyze", samples.path("no_face.mp4"), "-o", out, "-q")
     assert code == 0
     assert out.is_file()
     assert out.read_bytes() == b""
@@ -213,24 +213,24 @@ def _case_truncated_faststart(tmp: Path) -> list:
 
 
 def _case_bad_output_suffix(tmp: Path) -> list:
-    return [media.path("single_face.jpg"), "OUT/motion.txt"]
+    return [samples.path("single_face.jpg"), "OUT/motion.txt"]
 
 
 def _case_output_in_missing_dir(tmp: Path) -> list:
-    return [media.path("single_face.jpg"), "OUT/no/such/dir/motion.jsonl"]
+    return [samples.path("single_face.jpg"), "OUT/no/such/dir/motion.jsonl"]
 
 
 def _case_video_with_image_preview(tmp: Path) -> list:
-    return [media.path("carphone_pristine.mp4"), "OUT/motion.jsonl", "--preview", "OUT/preview.png"]
+    return [samples.path("carphone_pristine.mp4"), "OUT/motion.jsonl", "--preview", "OUT/preview.png"]
 
 
 def _case_image_with_video_preview(tmp: Path) -> list:
-    return [media.path("single_face.jpg"), "OUT/motion.jsonl", "--preview", "OUT/preview.mp4"]
+    return [samples.path("single_face.jpg"), "OUT/motion.jsonl", "--preview", "OUT/preview.mp4"]
 
 
 def _case_zero_frames(tmp: Path) -> list:
     # A well-formed file with a video stream that holds no frame (only the sample's audio is copied).
-    with av.open(str(media.path("single_face.mp4"))) as src, av.open(str(tmp / "zero.mp4"), "w") as out:
+    with av.open(str(samples.path("single_face.mp4"))) as src, av.open(str(tmp / "zero.mp4"), "w") as out:
         out.add_stream_from_template(src.streams.video[0])
         audio = out.add_stream_from_template(src.streams.audio[0])
         for packet in src.demux(src.streams.audio[0]):
@@ -282,7 +282,7 @@ def test_bad_input_fails_cleanly_and_writes_nothing(case, tmp_path, capsys) -> N
 
 def test_output_same_as_input_is_refused_and_input_kept(tmp_path, capsys) -> None:
     source = tmp_path / "clip.mp4"
-    shutil.copyfile(media.path("carphone_pristine.mp4"), source)
+    shutil.copyfile(samples.path("carphone_pristine.mp4"), source)
     before = source.read_bytes()
     code, _, stderr = run_cli(capsys, "analyze", source, "-o", source)
     assert_one_line_error(code, stderr)
@@ -294,7 +294,7 @@ def test_output_same_as_input_with_motion_suffix_is_refused(tmp_path, capsys) ->
     # Input type is found from the content, so a photo named *.jsonl is analysable; writing
     # the motion over it must still be refused, also when the path is spelled differently.
     source = tmp_path / "photo.jsonl"
-    shutil.copyfile(media.path("single_face.jpg"), source)
+    shutil.copyfile(samples.path("single_face.jpg"), source)
     before = source.read_bytes()
     link = tmp_path / "link.jsonl"
     link.symlink_to(source)
@@ -308,7 +308,7 @@ def test_output_same_as_input_with_motion_suffix_is_refused(tmp_path, capsys) ->
 
 def test_preview_same_as_input_is_refused_and_input_kept(tmp_path, capsys) -> None:
     source = tmp_path / "clip.mp4"
-    shutil.copyfile(media.path("carphone_pristine.mp4"), source)
+    shutil.copyfile(samples.path("carphone_pristine.mp4"), source)
     before = source.read_bytes()
     out = tmp_path / "motion.jsonl"
     code, _, stderr = run_cli(capsys, "analyze", source, "-o", out, "--preview", source)
@@ -320,7 +320,7 @@ def test_preview_same_as_input_is_refused_and_input_kept(tmp_path, capsys) -> No
 
 def test_bad_max_faces_is_a_usage_error(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["analyze", str(media.path("single_face.jpg")), "-o", str(tmp_path / "m.jsonl"), "--max-faces", "0"])
+        main(["analyze", str(samples.path("single_face.jpg")), "-o", str(tmp_path / "m.jsonl"), "--max-faces", "0"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "must be at least 1" in err and "Traceback" not in err
@@ -333,7 +333,7 @@ def test_bad_max_faces_is_a_usage_error(tmp_path, capsys) -> None:
 @pytest.mark.parametrize("faststart", [False, True], ids=["index-last", "index-first"])
 def test_failed_run_does_not_clobber_existing_output(faststart, tmp_path, capsys) -> None:
     # index-last fails while probing; index-first fails mid-analysis, after temp files were written.
-    whole = faststart_copy("single_face.mp4", tmp_path / "whole.mp4") if faststart else media.path("single_face.mp4")
+    whole = faststart_copy("single_face.mp4", tmp_path / "whole.mp4") if faststart else samples.path("single_face.mp4")
     data = whole.read_bytes()
     source = tmp_path / "truncated.mp4"
     source.write_bytes(data[: int(len(data) * 0.4)])
@@ -352,7 +352,7 @@ def test_failed_image_preview_does_not_clobber_existing_output(tmp_path, capsys)
     # The motion file would succeed; the preview cannot be written (its directory is missing).
     out = tmp_path / "out.jsonl"
     out.write_text("old")
-    code, _, stderr = run_cli(capsys, "analyze", media.path("single_face.jpg"), "-o", out,
+    code, _, stderr = run_cli(capsys, "analyze", samples.path("single_face.jpg"), "-o", out,
                               "--preview", tmp_path / "missing" / "p.png")
     assert_one_line_error(code, stderr)
     assert out.read_text() == "old"
@@ -362,7 +362,7 @@ def test_failed_image_preview_does_not_clobber_existing_output(tmp_path, capsys)
 def test_successful_run_replaces_existing_output(tmp_path, capsys) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text("old")
-    code, _, stderr = run_cli(capsys, "analyze", media.path("single_face.jpg"), "-o", out, "-q")
+    code, _, stderr = run_cli(capsys, "analyze", samples.path("single_face.jpg"), "-o", out, "-q")
     assert code == 0, stderr
     assert len(read_motion(out)) == 1
     assert leftovers(tmp_path) == []
@@ -391,7 +391,7 @@ def test_console_script_bad_input_one_line_no_traceback(tmp_path) -> None:
 
 def test_console_script_no_face_prints_only_the_warning(tmp_path) -> None:
     # Running the real script also proves MediaPipe's native logging stays off the terminal.
-    result = _console("analyze", media.path("no_face.mp4"), "-o", "none.csv", "-q", cwd=tmp_path)
+    result = _console("analyze", samples.path("no_face.mp4"), "-o", "none.csv", "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
@@ -400,7 +400,7 @@ def test_console_script_no_face_prints_only_the_warning(tmp_path) -> None:
 
 
 def test_console_script_image_success(tmp_path) -> None:
-    result = _console("analyze", media.path("single_face.jpg"), "-o", "face.csv", cwd=tmp_path)
+    result = _console("analyze", samples.path("single_face.jpg"), "-o", "face.csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert "1 face records from 1 frames" in result.stdout
@@ -414,7 +414,7 @@ def test_outputs_get_ordinary_permissions(tmp_path, capsys) -> None:
     out, preview = tmp_path / "m.jsonl", tmp_path / "p.png"
     old = os.umask(0o022)
     try:
-        code, _, stderr = run_cli(capsys, "analyze", media.path("single_face.jpg"), "-o", out, "--preview", preview)
+        code, _, stderr = run_cli(capsys, "analyze", samples.path("single_face.jpg"), "-o", out, "--preview", preview)
     finally:
         os.umask(old)
     assert code == 0, stderr

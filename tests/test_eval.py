@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facegraft import FacegraftError, analyze, media
+from facegraft import FacegraftError, analyze, samples
 from facegraft.api import Settings, swap
 from facegraft.config import ProvenanceConfig, preset
 from facegraft.evaluate import EvalConfig, Evaluation, evaluate, to_json, write_json, write_report
@@ -31,11 +31,11 @@ SECTIONS = ("identity", "motion", "temporal", "blending", "coverage")
 
 
 def target() -> Path:
-    return media.path(TARGET)
+    return samples.path(TARGET)
 
 
 def source() -> Path:
-    return media.path(SOURCE)
+    return samples.path(SOURCE)
 
 
 def frames_of(path: Path) -> Iterator[np.ndarray]:
@@ -244,7 +244,7 @@ def test_a_few_frames_short_is_caught_while_streaming(tmp_path: Path) -> None:
 
 
 def test_image_against_video_is_a_one_line_error() -> None:
-    message = one_line_error(lambda: evaluate([source()], target(), media.path("single_face.jpg")))
+    message = one_line_error(lambda: evaluate([source()], target(), samples.path("single_face.jpg")))
     assert "image" in message
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facegraft import media
+from facegraft import samples
 from facegraft.errors import FacegraftError
 from facegraft.io import (
     MediaKind,
@@ -69,14 +69,14 @@ def _packet_ends(path: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def single_face() -> tuple:
     """single_face.mp4 decoded once: (path, info, frames)."""
-    path = media.path("single_face.mp4")
+    path = samples.path("single_face.mp4")
     info, frames = _read_all(path)
     return path, info, frames
 
 
 @pytest.fixture(scope="module")
 def carphone() -> tuple:
-    path = media.path("carphone_pristine.mp4")
+    path = samples.path("carphone_pristine.mp4")
     info, frames = _read_all(path)
     return path, info, frames
 
@@ -104,7 +104,7 @@ def test_info_carphone(carphone):
 
 
 def test_info_hevc_mov():
-    with VideoReader(media.path("face_noface.mov")) as reader:
+    with VideoReader(samples.path("face_noface.mov")) as reader:
         info = reader.info
         first = next(iter(reader))
     assert (info.width, info.height) == (960, 540)
@@ -274,7 +274,7 @@ def test_failure_keeps_existing_output(tmp_path):
 
 def test_output_may_not_be_an_input(tmp_path, monkeypatch):
     source = tmp_path / "in.mp4"
-    source.write_bytes(media.path("carphone_pristine.mp4").read_bytes())
+    source.write_bytes(samples.path("carphone_pristine.mp4").read_bytes())
     original = source.read_bytes()
     link = tmp_path / "link.mp4"
     link.symlink_to(source)
@@ -332,14 +332,14 @@ def test_bad_input_is_a_one_line_error_naming_the_file(tmp_path, opener, kind):
 
 
 def test_probe_real_media():
-    assert probe(media.path("single_face.jpg")) is MediaKind.IMAGE
-    assert probe(media.path("astronaut.png")) is MediaKind.IMAGE
-    assert probe(media.path("single_face.mp4")) is MediaKind.VIDEO
-    assert probe(media.path("face_noface.mov")) is MediaKind.VIDEO
+    assert probe(samples.path("single_face.jpg")) is MediaKind.IMAGE
+    assert probe(samples.path("astronaut.png")) is MediaKind.IMAGE
+    assert probe(samples.path("single_face.mp4")) is MediaKind.VIDEO
+    assert probe(samples.path("face_noface.mov")) is MediaKind.VIDEO
 
 
 def test_truncated_video(tmp_path):
-    data = media.path("single_face.mp4").read_bytes()
+    data = samples.path("single_face.mp4").read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: int(len(data) * 0.3)])
     with pytest.raises(FacegraftError) as excinfo:  # opening or iterating, either is fine
@@ -352,7 +352,7 @@ def test_truncated_video_index_first(tmp_path, where):
     # With the index at the front (faststart) a cut file still opens and decodes up to the cut;
     # the reader must notice the missing rest instead of returning a short video.
     whole = tmp_path / "faststart.mp4"
-    _remux_video(media.path("single_face.mp4"), whole, options={"movflags": "faststart"})
+    _remux_video(samples.path("single_face.mp4"), whole, options={"movflags": "faststart"})
     data = whole.read_bytes()
     if where == "packet boundary":
         size = _packet_ends(whole)[40]
@@ -369,7 +369,7 @@ def test_truncated_video_index_first(tmp_path, where):
 def test_edit_list_cut_is_not_truncated(tmp_path):
     # `ffmpeg -ss 1.7 -c copy` style output: 120 packets stored, the first 50 hidden by an edit list.
     cut = tmp_path / "trimmed.mp4"
-    _remux_video(media.path("carphone_pristine.mp4"), cut, shift_frames=50)
+    _remux_video(samples.path("carphone_pristine.mp4"), cut, shift_frames=50)
     info, frames = _read_all(cut)
     assert len(frames) == 70
     assert info.duration == pytest.approx(70 * 1001 / 30000, abs=0.05)
@@ -377,7 +377,7 @@ def test_edit_list_cut_is_not_truncated(tmp_path):
 
 def test_audio_only_file(tmp_path):
     audio = tmp_path / "audio.mp4"
-    with av.open(str(media.path("single_face.mp4"))) as inp, av.open(str(audio), "w") as out:
+    with av.open(str(samples.path("single_face.mp4"))) as inp, av.open(str(audio), "w") as out:
         stream = out.add_stream_from_template(inp.streams.audio[0])
         for packet in inp.demux(inp.streams.audio[0]):
             if packet.dts is not None:
@@ -391,7 +391,7 @@ def test_audio_only_file(tmp_path):
 
 
 def test_truncated_jpeg(tmp_path):
-    data = media.path("single_face.jpg").read_bytes()
+    data = samples.path("single_face.jpg").read_bytes()
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(FacegraftError) as excinfo:
@@ -400,7 +400,7 @@ def test_truncated_jpeg(tmp_path):
 
 
 def test_video_is_not_an_image():
-    path = media.path("single_face.mp4")
+    path = samples.path("single_face.mp4")
     with pytest.raises(FacegraftError) as excinfo:
         read_image(path)
     assert str(path) in _one_line(excinfo)
@@ -408,7 +408,7 @@ def test_video_is_not_an_image():
 
 def test_image_pixel_limit():
     with pytest.raises(FacegraftError) as excinfo:
-        read_image(media.path("astronaut.png"), max_pixels=100_000)  # 512 x 512 = 262,144
+        read_image(samples.path("astronaut.png"), max_pixels=100_000)  # 512 x 512 = 262,144
     assert "512x512" in _one_line(excinfo)
 
 
@@ -416,17 +416,17 @@ def test_image_pixel_limit():
 
 
 def test_read_image_real():
-    rgb = read_image(media.path("single_face.jpg"))
+    rgb = read_image(samples.path("single_face.jpg"))
     assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
     assert rgb.flags.c_contiguous
-    with Image.open(media.path("single_face.jpg")) as im:
+    with Image.open(samples.path("single_face.jpg")) as im:
         assert rgb.shape[:2] == (im.height, im.width)
-    astronaut = read_image(media.path("astronaut.png"))
+    astronaut = read_image(samples.path("astronaut.png"))
     assert astronaut.shape == (512, 512, 3)
 
 
 def test_exif_orientation(tmp_path):
-    with Image.open(media.path("single_face.jpg")) as im:
+    with Image.open(samples.path("single_face.jpg")) as im:
         im = im.convert("RGB")
         # Same pixels encoded twice, once tagged "rotate 90 clockwise to display" (orientation 6).
         im.save(tmp_path / "plain.jpg", quality=95)
@@ -441,7 +441,7 @@ def test_exif_orientation(tmp_path):
 
 
 def test_write_png_round_trip(tmp_path):
-    rgb = read_image(media.path("0-f1-su-ph.jpg"))
+    rgb = read_image(samples.path("0-f1-su-ph.jpg"))
     out = tmp_path / "out.png"
     text = {"Description": "Synthetic image: face swapped by facegraft — ünïcode ok", "Software": "facegraft 0.1"}
     assert write_image(out, rgb, text=text) == out
@@ -455,7 +455,7 @@ def test_write_png_round_trip(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".jpg", ".jpeg"])
 def test_write_jpeg_round_trip(tmp_path, suffix):
-    rgb = read_image(media.path("0-f1-su-ph.jpg"))
+    rgb = read_image(samples.path("0-f1-su-ph.jpg"))
     out = tmp_path / f"out{suffix}"
     write_image(out, rgb, text={"Description": "Synthetic image made by facegraft", "Software": "facegraft 0.1"})
     back = read_image(out)

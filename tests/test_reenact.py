@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import facegraft.provenance
-from facegraft import bench, media
+from facegraft import bench, samples
 from facegraft.analysis import analyze
 from facegraft.cli import main
 from facegraft.config import ProvenanceConfig
@@ -45,7 +45,7 @@ def test_output_follows_the_drivers_eyes_jaw_and_roll(report):
 @pytest.fixture(scope="module")
 def carphone_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reenact") / "talking.mp4"
-    summary = reenact(media.path("astronaut.png"), media.path("carphone_pristine.mp4"), out, CONSENTED)
+    summary = reenact(samples.path("astronaut.png"), samples.path("carphone_pristine.mp4"), out, CONSENTED)
     return out, summary
 
 
@@ -71,9 +71,9 @@ def test_background_stays_still_while_the_head_moves(carphone_run):
 
 def test_motion_file_drives_the_portrait_too(tmp_path, carphone_run):
     motion = tmp_path / "motion.jsonl"
-    assert main(["analyze", str(media.path("carphone_pristine.mp4")), "-o", str(motion), "-q"]) == 0
+    assert main(["analyze", str(samples.path("carphone_pristine.mp4")), "-o", str(motion), "-q"]) == 0
     out = tmp_path / "from_motion.mp4"
-    summary = reenact(media.path("0-f15-hao-ph.jpg"), motion, out, CONSENTED)
+    summary = reenact(samples.path("0-f15-hao-ph.jpg"), motion, out, CONSENTED)
     assert summary.frames == 120
     jaw = [a.faces[0].expression.named["jaw_open"] for a in analyze(out)]
     driver = [json.loads(line)["expression"]["jaw_open"] for line in motion.read_text().splitlines()]
@@ -89,10 +89,10 @@ def test_output_is_labelled_and_watermarked(carphone_run):
 
 
 def test_portrait_without_a_face_is_refused(tmp_path, capsys):
-    still = next(iter(VideoReader(media.path("no_face.mp4")))).rgb
+    still = next(iter(VideoReader(samples.path("no_face.mp4")))).rgb
     from facegraft.io import write_image
     portrait = write_image(tmp_path / "wall.png", still)
-    code = main(["reenact", "-s", str(portrait), "-d", str(media.path("single_face.mp4")), "-o", str(tmp_path / "o.mp4"),
+    code = main(["reenact", "-s", str(portrait), "-d", str(samples.path("single_face.mp4")), "-o", str(tmp_path / "o.mp4"),
                  "--consent", "-q"])
     err = capsys.readouterr().err
     assert code == 1 and "no face" in err and len(err.strip().splitlines()) == 1
@@ -101,7 +101,7 @@ def test_portrait_without_a_face_is_refused(tmp_path, capsys):
 
 def test_driver_without_faces_is_refused(tmp_path):
     with pytest.raises(FacegraftError, match="no face"):
-        reenact(media.path("astronaut.png"), media.path("no_face.mp4"), tmp_path / "o.mp4", CONSENTED)
+        reenact(samples.path("astronaut.png"), samples.path("no_face.mp4"), tmp_path / "o.mp4", CONSENTED)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -109,7 +109,7 @@ def test_damaged_motion_file_is_refused(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"frame": 0, "time": 0}\nnot json\n')
     with pytest.raises(FacegraftError):
-        reenact(media.path("astronaut.png"), bad, tmp_path / "o.mp4", CONSENTED)
+        reenact(samples.path("astronaut.png"), bad, tmp_path / "o.mp4", CONSENTED)
     wrong_model = tmp_path / "other.jsonl"
     record = {"frame": 0, "time": 0.0, "track": 0,
               "pose": {k: 0.0 for k in ("pitch", "yaw", "roll", "tx", "ty", "tz")} | {"scale": 10.0},
@@ -118,11 +118,11 @@ def test_damaged_motion_file_is_refused(tmp_path):
               "expression_vector": [0.0] * 3, "landmarks68": [[0.0, 0.0]] * 68}
     wrong_model.write_text(json.dumps(record) + "\n")
     with pytest.raises(FacegraftError, match="different face model"):
-        reenact(media.path("astronaut.png"), wrong_model, tmp_path / "o.mp4", CONSENTED)
+        reenact(samples.path("astronaut.png"), wrong_model, tmp_path / "o.mp4", CONSENTED)
 
 
 def test_reenact_needs_consent(tmp_path, capsys):
-    code = main(["reenact", "-s", str(media.path("astronaut.png")), "-d", str(media.path("single_face.mp4")),
+    code = main(["reenact", "-s", str(samples.path("astronaut.png")), "-d", str(samples.path("single_face.mp4")),
                  "-o", str(tmp_path / "o.mp4")])
     assert code == 1 and "consent" in capsys.readouterr().err
     assert not (tmp_path / "o.mp4").exists()
@@ -131,7 +131,7 @@ def test_reenact_needs_consent(tmp_path, capsys):
 def test_driver_gap_holds_then_eases_back():
     from facegraft.analysis import analyze_image
     from facegraft.reenact import DriverState, _Motion
-    face = analyze_image(media.path("astronaut.png"))[0]
+    face = analyze_image(samples.path("astronaut.png"))[0]
     turned = np.array([[np.cos(0.3), -np.sin(0.3), 0], [np.sin(0.3), np.cos(0.3), 0], [0, 0, 1]])
     neutral = DriverState(0, 0.0, np.eye(3), np.zeros(2), 10.0, np.zeros((478, 3)), np.zeros(2), None)
     moving = dataclasses_replace(neutral, index=1, time=0.1, rotation=turned)

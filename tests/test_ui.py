@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import assert_one_line_error, run_cli
-from facegraft import media
+from facegraft import samples
 from facegraft.io import VideoReader, VideoWriter, read_image, write_image
 from facegraft.provenance.verify import verify
 from facegraft.provenance.watermark import Z_MIN, Payload, embed
@@ -37,8 +37,8 @@ def client(server) -> Client:
 
 def swap_draft(client: Client, target: str = IMAGE_TARGET) -> str:
     draft = client.draft("swap")["id"]
-    assert client.upload(draft, "source", media.path(SOURCE)).status == 200
-    assert client.upload(draft, "target", media.path(target)).status == 200
+    assert client.upload(draft, "source", samples.path(SOURCE)).status == 200
+    assert client.upload(draft, "target", samples.path(target)).status == 200
     return draft
 
 
@@ -60,11 +60,11 @@ def test_upload_is_checked_by_content_not_by_name(client, server, tmp_path):
     assert list((folder(server, draft) / "inputs").iterdir()) == []  # nothing kept
     # A real image under a video's name is accepted, and stored by what it is.
     photo = tmp_path / "clip.mp4"
-    photo.write_bytes(media.path(SOURCE).read_bytes())
+    photo.write_bytes(samples.path(SOURCE).read_bytes())
     job = client.upload(draft, "source", photo).json()
     assert [(i["name"], i["label"], i["kind"]) for i in job["inputs"]] == [("source-1.jpg", "clip.mp4", "image")]
     # A video where only photos go is refused, saying what it is.
-    reply = client.upload(draft, "source", media.path(VIDEO))
+    reply = client.upload(draft, "source", samples.path(VIDEO))
     assert reply.status == 415 and "this file is a video" in reply.error
 
 
@@ -72,14 +72,14 @@ def test_oversize_upload_is_refused(tmp_path):
     with running_server(tmp_path / "data", max_upload_bytes=10_000) as srv:
         client = Client(srv)
         draft = client.draft("swap")["id"]
-        reply = client.upload(draft, "target", media.path(IMAGE_TARGET))
+        reply = client.upload(draft, "target", samples.path(IMAGE_TARGET))
         assert reply.status == 413 and "limit" in reply.error
         assert list((folder(srv, draft) / "inputs").iterdir()) == []
 
 
 def test_request_text_never_becomes_a_path(client, server):
     draft = client.draft("swap")["id"]
-    job = client.upload(draft, "source", media.path(SOURCE), name="../../../etc/passwd").json()
+    job = client.upload(draft, "source", samples.path(SOURCE), name="../../../etc/passwd").json()
     assert job["inputs"][0]["name"] == "source-1.jpg" and job["inputs"][0]["label"] == "passwd"
     bad = [f"/api/jobs/{draft}/files/..%2Fjob.json", f"/api/jobs/{draft}/files/job.json",
            f"/api/jobs/{draft}/files/../job.json", "/api/jobs/..%2F..%2Fetc/files/passwd",
@@ -90,12 +90,12 @@ def test_request_text_never_becomes_a_path(client, server):
         assert reply.status == 404, path
         assert_one_line(reply.error)
     # Files a job lists are served: the upload, by its stored name.
-    assert client.get(f"/api/jobs/{draft}/files/source-1.jpg").body == media.path(SOURCE).read_bytes()
+    assert client.get(f"/api/jobs/{draft}/files/source-1.jpg").body == samples.path(SOURCE).read_bytes()
 
 
 def test_unknown_role_and_kind_are_refused(client):
     draft = client.draft("swap")["id"]
-    assert client.upload(draft, "portrait", media.path(SOURCE)).status == 400
+    assert client.upload(draft, "portrait", samples.path(SOURCE)).status == 400
     assert client.get("/api/drafts/nonsense").status == 404
 
 
@@ -124,8 +124,8 @@ def test_swap_and_preview_need_consent(client):
         reply = client.post(path, body)
         assert reply.status == 400 and reply.error.startswith("consent is required"), reply.body
     reenact = client.draft("reenact")["id"]
-    client.upload(reenact, "portrait", media.path(SOURCE))
-    client.upload(reenact, "driver", media.path(VIDEO))
+    client.upload(reenact, "portrait", samples.path(SOURCE))
+    client.upload(reenact, "driver", samples.path(VIDEO))
     reply = client.post(f"/api/jobs/{reenact}/submit", {"settings": {}})
     assert reply.status == 400 and "consent" in reply.error
     assert client.get("/api/jobs").json()["jobs"] == []  # nothing was queued
@@ -158,7 +158,7 @@ def test_preview_is_quick_and_follows_the_settings(client):
 
 def test_cancel_retry_and_delete(client, server):
     draft = client.draft("analyze")["id"]
-    assert client.upload(draft, "input", media.path(LONG_VIDEO)).status == 200
+    assert client.upload(draft, "input", samples.path(LONG_VIDEO)).status == 200
     job = client.post(f"/api/jobs/{draft}/submit", {"settings": {"format": "csv"}}).json()
     assert job["state"] == "queued" and job["id"] != draft
     client.wait_for(job["id"], ("running",), also=lambda j: j["progress"].get("done", 0) >= 1)
@@ -179,11 +179,11 @@ def test_cancel_retry_and_delete(client, server):
 
 
 def test_failed_job_keeps_a_one_line_error_naming_the_users_file(client, server, tmp_path):
-    with VideoReader(media.path("no_face.mp4")) as reader:
+    with VideoReader(samples.path("no_face.mp4")) as reader:
         faceless = write_image(tmp_path / "empty_room.png", next(iter(reader)).rgb)
     draft = client.draft("swap")["id"]
     client.upload(draft, "source", faceless)
-    client.upload(draft, "target", media.path(IMAGE_TARGET))
+    client.upload(draft, "target", samples.path(IMAGE_TARGET))
     job = client.post(f"/api/jobs/{draft}/submit", {"settings": CONSENT}).json()
     failed = client.wait_for(job["id"], ("failed",))
     assert_one_line(failed["error"])
@@ -193,7 +193,7 @@ def test_failed_job_keeps_a_one_line_error_naming_the_users_file(client, server,
 
 def test_analyze_job_writes_motion_and_plot(client):
     draft = client.draft("analyze")["id"]
-    client.upload(draft, "input", media.path(SOURCE))
+    client.upload(draft, "input", samples.path(SOURCE))
     preview = client.post(f"/api/jobs/{draft}/preview", {"settings": {}, "time": 0})
     assert preview.status == 200 and preview.headers["Content-Type"] == "image/jpeg"
     job = client.post(f"/api/jobs/{draft}/submit", {"settings": {"format": "jsonl"}}).json()
@@ -207,7 +207,7 @@ def test_analyze_job_writes_motion_and_plot(client):
 
 def short_clip(path: Path, frames: int = 15) -> Path:
     """The first half second of the sample video: a real driver, quick to reenact."""
-    with VideoReader(media.path(VIDEO)) as reader, \
+    with VideoReader(samples.path(VIDEO)) as reader, \
             VideoWriter(path, reader.info.width, reader.info.height, reader.info.fps) as writer:
         for frame in reader:
             if frame.index >= frames:
@@ -218,7 +218,7 @@ def short_clip(path: Path, frames: int = 15) -> Path:
 
 def test_reenact_preview_and_job(client, tmp_path):
     draft = client.draft("reenact")["id"]
-    client.upload(draft, "portrait", media.path(IMAGE_TARGET))
+    client.upload(draft, "portrait", samples.path(IMAGE_TARGET))
     assert client.upload(draft, "driver", short_clip(tmp_path / "driver.mp4")).status == 200
     settings = {"consent": True, "label_text": "Synthetic"}
     assert "consent" in client.post(f"/api/jobs/{draft}/preview", {"settings": {}, "time": 0.2}).error
@@ -235,10 +235,10 @@ def test_reenact_preview_and_job(client, tmp_path):
 
 
 def test_verify_endpoint(client, tmp_path):
-    reply = client.call("PUT", "/api/verify?name=plain.jpg", data=media.path(SOURCE).read_bytes())
+    reply = client.call("PUT", "/api/verify?name=plain.jpg", data=samples.path(SOURCE).read_bytes())
     assert reply.status == 200 and reply.json()["found"] is False
     marked = tmp_path / "marked.png"
-    write_image(marked, embed(read_image(media.path(SOURCE)), Payload(0x01, 0xBEEF), still=True))
+    write_image(marked, embed(read_image(samples.path(SOURCE)), Payload(0x01, 0xBEEF), still=True))
     found = client.call("PUT", "/api/verify?name=marked.png", data=marked.read_bytes()).json()
     assert found["found"] and found["run"] == "beef" and found["threshold"] == Z_MIN <= found["score"]
     text = tmp_path / "x.png"
@@ -249,8 +249,8 @@ def test_verify_endpoint(client, tmp_path):
 
 def test_file_ranges_for_video_players(client, server):
     draft = client.draft("swap")["id"]
-    client.upload(draft, "target", media.path(VIDEO))
-    data = media.path(VIDEO).read_bytes()
+    client.upload(draft, "target", samples.path(VIDEO))
+    data = samples.path(VIDEO).read_bytes()
     reply = client.get(f"/api/jobs/{draft}/files/target.mp4", headers={"Range": "bytes=100-199"})
     assert reply.status == 206 and reply.body == data[100:200]
     assert reply.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
@@ -258,8 +258,8 @@ def test_file_ranges_for_video_players(client, server):
 
 def test_live_session_streams_mjpeg_with_stats(client):
     draft = client.draft("live")["id"]
-    client.upload(draft, "source", media.path(SOURCE))
-    client.upload(draft, "live", media.path(VIDEO), name="clip.mp4")
+    client.upload(draft, "source", samples.path(SOURCE))
+    client.upload(draft, "live", samples.path(VIDEO), name="clip.mp4")
     start = {"settings": {"preset": "fast"}, "input": {"type": "file"}}
     assert "consent" in client.post("/api/live/start", start).error
     assert client.post("/api/live/start", {**start, "input": {"type": "camera", "value": "../x"}}).status == 400
@@ -328,9 +328,9 @@ def open_page(page, server) -> None:
 
 
 def add_swap_inputs(page, target: str) -> None:
-    page.set_input_files("#panel-swap .drop[data-role=source] input", str(media.path(SOURCE)))
+    page.set_input_files("#panel-swap .drop[data-role=source] input", str(samples.path(SOURCE)))
     page.wait_for_selector("#panel-swap [data-files=source] li")
-    page.set_input_files("#panel-swap .drop[data-role=target] input", str(media.path(target)))
+    page.set_input_files("#panel-swap .drop[data-role=target] input", str(samples.path(target)))
     page.wait_for_selector("#panel-swap [data-files=target] li")
 
 
@@ -411,7 +411,7 @@ def test_queue_survives_a_restart(browser, tmp_path):
             return sorted(j.state for j in jobs if j.state != "draft")
         store = first.app.store
         for count, target in enumerate((VIDEO, IMAGE_TARGET), 2):
-            page.set_input_files("#panel-swap .drop[data-role=target] input", str(media.path(target)))
+            page.set_input_files("#panel-swap .drop[data-role=target] input", str(samples.path(target)))
             page.wait_for_selector(f"#panel-swap [data-files=target] li >> text={target}")
             page.get_by_role("button", name="Run swap").click()
             wait_until(lambda: len(job_states(store.all())) == count, 30, f"job {count} to be queued")
@@ -440,10 +440,10 @@ def test_live_tab_shows_the_stream_and_its_latency(page, server):
     open_page(page, server)
     page.get_by_role("tab", name="Live").click()
     panel = page.locator("#panel-live")
-    panel.locator(".drop[data-role=source] input").set_input_files(str(media.path(SOURCE)))
+    panel.locator(".drop[data-role=source] input").set_input_files(str(samples.path(SOURCE)))
     panel.locator("[data-files=source] li").wait_for()
     panel.get_by_label("A video file played as live").check()
-    panel.locator(".drop[data-role=live] input").set_input_files(str(media.path(VIDEO)))
+    panel.locator(".drop[data-role=live] input").set_input_files(str(samples.path(VIDEO)))
     panel.locator("[data-files=live] li").wait_for()
     panel.get_by_label("Everyone whose face is used agreed to it.").check()
     panel.get_by_role("button", name="Start live swap").click()
@@ -464,19 +464,19 @@ def test_screens_read_well(page, server, tmp_path):
     page.locator("#panel-swap [data-faces] button").first.click()
     wait_for_preview_after(page, 0)
     page.get_by_role("tab", name="Analyze").click()
-    page.locator("#panel-analyze .drop[data-role=input] input").set_input_files(str(media.path(SOURCE)))
+    page.locator("#panel-analyze .drop[data-role=input] input").set_input_files(str(samples.path(SOURCE)))
     page.get_by_role("button", name="Export motion").click()
     page.locator("#panel-analyze [data-plot] img").wait_for(timeout=60_000)
     page.get_by_role("tab", name="Reenact").click()
-    page.locator("#panel-reenact .drop[data-role=portrait] input").set_input_files(str(media.path(IMAGE_TARGET)))
-    page.locator("#panel-reenact .drop[data-role=driver] input").set_input_files(str(media.path(VIDEO)))
+    page.locator("#panel-reenact .drop[data-role=portrait] input").set_input_files(str(samples.path(IMAGE_TARGET)))
+    page.locator("#panel-reenact .drop[data-role=driver] input").set_input_files(str(samples.path(VIDEO)))
     page.locator("#panel-reenact [data-files=driver] li").wait_for()
     page.get_by_role("tab", name="Verify").click()
-    page.locator("#panel-verify .drop input").set_input_files(str(media.path(SOURCE)))
+    page.locator("#panel-verify .drop input").set_input_files(str(samples.path(SOURCE)))
     page.locator("#panel-verify .answer").wait_for(timeout=30_000)
     assert "No facegraft watermark found" in page.locator("#panel-verify [data-verdict]").inner_text()
     marked = tmp_path / "marked.png"
-    write_image(marked, embed(read_image(media.path(SOURCE)), Payload(0x01, 0xBEEF), still=True))
+    write_image(marked, embed(read_image(samples.path(SOURCE)), Payload(0x01, 0xBEEF), still=True))
     page.locator("#panel-verify .drop input").set_input_files(str(marked))
     page.locator("#panel-verify [data-verdict].yes").wait_for(timeout=30_000)
     answer = page.locator("#panel-verify [data-verdict]").inner_text()

@@ -18,7 +18,7 @@ from facegraft.analysis import Face, FaceTracker, analyze_image
 from facegraft.capture import VIDEO_SUFFIXES
 from facegraft.config import AnalysisConfig, ProvenanceConfig, SwapConfig, VideoConfig
 from facegraft.errors import FacegraftError
-from facegraft.generate.profile import SourceProfile, load_profile, profile_from_files, save_profile
+from facegraft.generate.profile import SourceProfile, load_sources, profile_from_files, save_profile
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image, write_image
 from facegraft.io.image import image_format
 from facegraft.provenance import FrameMarker, Stamp, require_consent
@@ -61,19 +61,6 @@ def make_profile(sources: Sequence[str | Path], output: str | Path) -> Path:
     """Analyse source photos once and save the reusable profile (.npz)."""
     paths = [Path(p) for p in sources]
     return save_profile(profile_from_files(paths), Path(output), inputs=tuple(paths))
-
-
-def load_sources(sources: Sequence[str | Path]) -> SourceProfile:
-    """A profile from photos of one person, or from a saved profile (.npz)."""
-    paths = [Path(p) for p in sources]
-    if not paths:
-        raise FacegraftError("no source given")
-    profiles = [p for p in paths if p.suffix.lower() == ".npz"]
-    if profiles and len(paths) > 1:
-        raise FacegraftError("give either one saved profile (.npz) or source photos, not both")
-    if profiles:
-        return load_profile(profiles[0])
-    return profile_from_files(paths)
 
 
 def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, settings: Settings = Settings(),

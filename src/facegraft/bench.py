@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from facegraft import media
+from facegraft import samples
 from facegraft.analysis import FaceTracker
 from facegraft.analysis.types import Face
 from facegraft.config import AnalysisConfig, SmoothingConfig
@@ -35,7 +35,7 @@ def machine() -> str:
 
 def _frames(name: str, size: tuple[int, int] | None = None, limit: int | None = None) -> list[np.ndarray]:
     out = []
-    with VideoReader(media.path(name)) as reader:
+    with VideoReader(samples.path(name)) as reader:
         for frame in reader:
             rgb = frame.rgb if size is None else cv2.resize(frame.rgb, size, interpolation=cv2.INTER_LINEAR)
             out.append(rgb)
@@ -108,13 +108,13 @@ def lag_frames(raw: np.ndarray, smooth: np.ndarray, max_lag: float = 6.0) -> flo
 def still_photo_frames(count: int = 60, noise: float = 2.0) -> list[np.ndarray]:
     """A perfectly still face with camera-like sensor noise: any motion measured is jitter."""
     rng = np.random.default_rng(7)
-    base = read_image(media.path("single_face.jpg")).astype(np.float32)
+    base = read_image(samples.path("single_face.jpg")).astype(np.float32)
     return [np.clip(base + rng.normal(0, noise, base.shape), 0, 255).astype(np.uint8) for _ in range(count)]
 
 
 def fast_turn_frames(degrees_per_second: float = 300.0) -> tuple[list[np.ndarray], np.ndarray]:
     """A real photo held still, turned fast by 40 degrees in-plane, held, and turned back."""
-    base = read_image(media.path("single_face.jpg"))
+    base = read_image(samples.path("single_face.jpg"))
     step = degrees_per_second / FPS
     ramp = np.arange(0.0, 40.0, step)
     angles = np.concatenate([np.zeros(15), ramp, np.full(15, 40.0), ramp[::-1], np.zeros(15)])
@@ -186,7 +186,7 @@ def swap_speed(size: tuple[int, int], preset_name: str) -> Speed:
     from facegraft.generate.profile import build_profile
     from facegraft.select import FaceSelector
     from facegraft.swapper import FaceSwapper
-    profile = build_profile([(read_image(media.path("astronaut.png")), "astronaut.png")])
+    profile = build_profile([(read_image(samples.path("astronaut.png")), "astronaut.png")])
     frames = _frames("single_face.mp4", size)
     swapper, selector = FaceSwapper([profile], preset(preset_name), video=True), FaceSelector()
     times = []
@@ -208,7 +208,7 @@ def pipeline_fps(preset_name: str, workers: int) -> float:
         # The sample faces are public test media published for research use.
         settings = Settings(swap=preset(preset_name), video=VideoConfig(workers=workers),
                             provenance=ProvenanceConfig(consent=True))
-        summary = swap([media.path("astronaut.png")], media.path("single_face.mp4"), f"{tmp}/out.mp4", settings)
+        summary = swap([samples.path("astronaut.png")], samples.path("single_face.mp4"), f"{tmp}/out.mp4", settings)
     return summary.fps
 
 
@@ -229,14 +229,14 @@ def reenact_report(portrait: str, driver: str) -> ReenactReport:
     from facegraft.analysis.embedding import descriptor_distance, face_descriptor
     from facegraft.config import ProvenanceConfig
     from facegraft.reenact import ReenactSettings, reenact
-    portrait_rgb = read_image(media.path(portrait))
+    portrait_rgb = read_image(samples.path(portrait))
     reference = face_descriptor(portrait_rgb, analyze_image(portrait_rgb)[0])
     with tempfile.TemporaryDirectory() as tmp:
         settings = ReenactSettings(provenance=ProvenanceConfig(consent=True))
-        summary = reenact(media.path(portrait), media.path(driver), f"{tmp}/out.mp4", settings)
+        summary = reenact(samples.path(portrait), samples.path(driver), f"{tmp}/out.mp4", settings)
         raw = AnalysisConfig(max_faces=1)  # both sides measured the same way, with the default smoothing
         out = [(a.frame.rgb, a.faces[0] if a.faces else None) for a in analyze(f"{tmp}/out.mp4", raw)]
-    drv = [a.faces[0] if a.faces else None for a in analyze(media.path(driver), raw)]
+    drv = [a.faces[0] if a.faces else None for a in analyze(samples.path(driver), raw)]
     pairs = [(o, d) for (_, o), d in zip(out, drv) if o is not None and d is not None]
     def corr(get) -> float:
         a, b = np.array([get(o) for o, _ in pairs]), np.array([get(d) for _, d in pairs])
@@ -267,7 +267,7 @@ def live_clip(name: str, output, size: tuple[int, int] = (640, 480), seconds: fl
     take without the jump a loop makes (which would restart face tracking). Returns its frame rate."""
     from facegraft.io import VideoWriter
     from facegraft.live import fit_to_box
-    with VideoReader(media.path(name)) as reader:
+    with VideoReader(samples.path(name)) as reader:
         fps = reader.info.fps
         frames = [fit_to_box(frame.rgb, *size) for frame in reader]
     there_and_back = frames + frames[-2:0:-1]
@@ -288,7 +288,7 @@ def live_report(name: str = "single_face.mp4", size: tuple[int, int] = (640, 480
     from facegraft.api import Settings, load_sources
     from facegraft.config import ProvenanceConfig, preset
     from facegraft.live import LiveConfig, LiveSwap
-    profile = load_sources([media.path("astronaut.png")])
+    profile = load_sources([samples.path("astronaut.png")])
     # The sample faces are public test media published for research use.
     settings = Settings(swap=preset("fast"), analysis=AnalysisConfig(max_faces=1),
                         provenance=ProvenanceConfig(consent=True))
@@ -326,7 +326,7 @@ def preview_report(repeats: int = 8) -> PreviewReport:
     from facegraft.config import ProvenanceConfig, preset
     from facegraft.ui.frames import Previews
     previews = Previews()
-    sources, target = [media.path("astronaut.png")], media.path("single_face.mp4")
+    sources, target = [samples.path("astronaut.png")], samples.path("single_face.mp4")
     started = time.perf_counter()
     previews.profile(sources)
     profile_seconds = time.perf_counter() - started

@@ -29,10 +29,10 @@ def _analysis_config(args: argparse.Namespace):
 
 
 def cmd_media_fetch(args: argparse.Namespace) -> int:
-    from facegraft import media
-    paths = media.fetch(args.names or None, quiet=args.quiet)
+    from facegraft import samples
+    paths = samples.fetch(args.names or None, quiet=args.quiet)
     if not args.quiet:
-        print(f"{len(paths)} sample files ready in {media.cache_dir()}")
+        print(f"{len(paths)} sample files ready in {samples.cache_dir()}")
     return 0
 
 
@@ -204,13 +204,13 @@ def _live_sink(camera, quiet: bool):
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from facegraft import media
+    from facegraft import samples
     from facegraft.api import Settings, swap
     from facegraft.capture import capture_motion
     from facegraft.config import ProvenanceConfig
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    source, target = media.path("astronaut.png"), media.path("single_face.mp4")
+    source, target = samples.path("astronaut.png"), samples.path("single_face.mp4")
     print(f"swapping the face in {source.name} onto {target.name} ...")
     # The demo's faces are public sample media published for research and testing.
     settings = Settings(provenance=ProvenanceConfig(consent=True))

@@ -60,10 +60,10 @@ def run_eval_command(args: argparse.Namespace) -> int:
 
 def resolve_input(path: Path) -> Path:
     """A path as given; a bare sample-media name (astronaut.png) when no such file exists."""
-    from facegraft import media
-    if path.exists() or path.name != str(path) or path.name not in {s.name for s in media.SAMPLES}:
+    from facegraft import samples
+    if path.exists() or path.name != str(path) or path.name not in {s.name for s in samples.SAMPLES}:
         return path
-    return media.path(path.name)
+    return samples.path(path.name)
 
 
 def _run_swap(sources: list[Path], target: Path, args: argparse.Namespace):

@@ -144,6 +144,19 @@ def profile_from_files(paths: Sequence[Path]) -> SourceProfile:
     return build_profile([(read_image(Path(p)), str(p)) for p in paths])
 
 
+def load_sources(sources: Sequence[str | Path]) -> SourceProfile:
+    """A profile from photos of one person, or from a saved profile (.npz)."""
+    paths = [Path(p) for p in sources]
+    if not paths:
+        raise FacegraftError("no source given")
+    profiles = [p for p in paths if p.suffix.lower() == ".npz"]
+    if profiles and len(paths) > 1:
+        raise FacegraftError("give either one saved profile (.npz) or source photos, not both")
+    if profiles:
+        return load_profile(profiles[0])
+    return profile_from_files(paths)
+
+
 def save_profile(profile: SourceProfile, path: Path, inputs: Sequence[Path] = ()) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".npz":

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from facegraft import media
+from facegraft import samples
 from facegraft.io import VideoReader, VideoWriter, read_image
 from facegraft.provenance.verify import verify
 from facegraft.provenance.watermark import Payload, best_reading, decode, embed, evidence, read
@@ -55,7 +55,7 @@ def half(rgb: np.ndarray) -> np.ndarray:
 def photo(name: str) -> np.ndarray:
     """A sample photo by name, or "sk:NAME" for a photo bundled with scikit-image."""
     if not name.startswith("sk:"):
-        return read_image(media.path(name))
+        return read_image(samples.path(name))
     import skimage.data
     rgb = getattr(skimage.data, name[3:])()
     if rgb.ndim == 2:
@@ -104,12 +104,12 @@ def reencode_x264_default(src: Path, dst: Path, crf: int) -> Path:
 def clip_path(name: str, folder: Path) -> Path:
     """A clip of CLIPS as a file: the sample itself, or its upscaled copy written into `folder`."""
     if "@" not in name:
-        return media.path(name)
+        return samples.path(name)
     sample, size = name.split("@")
     w, h = (int(v) for v in size.split("x"))
     dst = folder / f"{Path(sample).stem}-{w}x{h}.mp4"
     if not dst.exists():
-        with VideoReader(media.path(sample)) as reader, VideoWriter(dst, w, h, reader.info.fps, crf=12) as writer:
+        with VideoReader(samples.path(sample)) as reader, VideoWriter(dst, w, h, reader.info.fps, crf=12) as writer:
             for frame in reader:
                 if frame.index >= 60:
                     break
@@ -202,7 +202,7 @@ def false_positive_reads() -> tuple[int, int, float]:
     for name in CLIPS:
         if "@" in name:
             continue
-        with VideoReader(media.path(name)) as reader:
+        with VideoReader(samples.path(name)) as reader:
             images += [f.rgb for f in reader if f.index % 12 == 0]
     positives = reads = 0
     highest = 0.0
