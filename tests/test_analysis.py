@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facegraft import bench, media
+from facegraft import bench, samples
 from facegraft.analysis import analyze, analyze_image, load_face_model
 from facegraft.analysis.facemodel import fit_pose, neutral_shape
 from facegraft.analysis.tracking import FaceTracker
@@ -20,7 +20,7 @@ PHOTOS = ["single_face.jpg", "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-p
 
 
 def video_faces(name: str, **config) -> list[tuple]:
-    return [af.faces for af in analyze(media.path(name), AnalysisConfig(**config))]
+    return [af.faces for af in analyze(samples.path(name), AnalysisConfig(**config))]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_no_faces_in_a_video_without_faces():
 
 
 def test_face_record_parts_are_consistent():
-    rgb = read_image(media.path("single_face.jpg"))
+    rgb = read_image(samples.path("single_face.jpg"))
     face = only_face(rgb)
     h, w = rgb.shape[:2]
     assert face.landmarks.shape == (478, 3) and face.landmarks68.shape == (68, 2)
@@ -85,7 +85,7 @@ def test_68_points_agree_with_dlib():
     predictor = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
     detector = dlib.get_frontal_face_detector()
     for name in ("single_face.jpg", "0-f15-hao-ph.jpg", "astronaut.png"):
-        rgb = read_image(media.path(name))
+        rgb = read_image(samples.path(name))
         ours = only_face(rgb).landmarks68
         theirs = np.array([(p.x, p.y) for p in predictor(rgb, detector(rgb, 1)[0]).parts()])
         iod = np.linalg.norm(theirs[36:42].mean(axis=0) - theirs[42:48].mean(axis=0))
@@ -97,7 +97,7 @@ def test_68_points_agree_with_dlib():
 @pytest.mark.parametrize("name, tolerance", [("single_face.jpg", 1.0), ("0-f15-hao-ph.jpg", 1.0), ("0-f1-su-ph.jpg", 1.0),
                                              ("astronaut.png", 1.0), ("45-m7-di-ph.jpg", 1.5)])
 def test_in_plane_rotation_is_measured_as_roll(name, tolerance):
-    rgb = read_image(media.path(name))
+    rgb = read_image(samples.path(name))
     base = only_face(rgb)
     for degrees in (15.0, -15.0):
         turned = only_face(rotate(rgb, degrees))
@@ -112,7 +112,7 @@ def test_in_plane_rotation_is_measured_as_roll(name, tolerance):
 
 @pytest.mark.parametrize("name", ["15-f13-anc-ph.jpg", "45-m7-di-ph.jpg"])
 def test_mirror_image_flips_yaw_and_roll(name):
-    rgb = read_image(media.path(name))
+    rgb = read_image(samples.path(name))
     face = only_face(rgb)
     mirrored = only_face(np.ascontiguousarray(rgb[:, ::-1]))
     assert abs(face.pose.yaw) > 10
@@ -126,8 +126,8 @@ def test_mirror_image_flips_yaw_and_roll(name):
 
 
 def test_open_mouth_has_higher_jaw_open():
-    surprised = only_face(media.path("0-f1-su-ph.jpg")).expression.named["jaw_open"]
-    closed = only_face(media.path("15-f13-anc-ph.jpg")).expression.named["jaw_open"]
+    surprised = only_face(samples.path("0-f1-su-ph.jpg")).expression.named["jaw_open"]
+    closed = only_face(samples.path("15-f13-anc-ph.jpg")).expression.named["jaw_open"]
     assert surprised > closed + 0.2
 
 
@@ -145,7 +145,7 @@ def test_identity_is_stable_within_a_person_and_differs_between_people(single_fa
         face = faces[0]
         # Identity from each frame alone (as for a still image), neutral and smiling frames alike.
         per_frame.append(neutral_shape(face.shape, model))
-    astronaut = only_face(media.path("astronaut.png")).identity
+    astronaut = only_face(samples.path("astronaut.png")).identity
     pairs = [(i, j) for i in range(len(per_frame)) for j in range(i + 1, len(per_frame))]
     spreads = [_shape_distance(per_frame[i], per_frame[j]) for i, j in pairs]
     to_other = min(_shape_distance(a, astronaut) for a in per_frame)
@@ -171,8 +171,8 @@ def _shape_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_tracks_keep_their_ids_as_faces_come_and_go():
-    left = cv2.resize(read_image(media.path("single_face.jpg")), (400, 400))
-    right = cv2.resize(read_image(media.path("astronaut.png")), (400, 400))
+    left = cv2.resize(read_image(samples.path("single_face.jpg")), (400, 400))
+    right = cv2.resize(read_image(samples.path("astronaut.png")), (400, 400))
     alone = np.concatenate([left, np.full_like(right, 90)], axis=1)
     together = np.concatenate([left, right], axis=1)
     frames = [alone] * 8 + [together] * 8 + [alone] * 20 + [together] * 4
@@ -190,8 +190,8 @@ def test_tracks_keep_their_ids_as_faces_come_and_go():
 
 
 def test_still_image_faces_come_largest_first():
-    small = cv2.resize(read_image(media.path("astronaut.png")), (256, 256))
-    big = read_image(media.path("single_face.jpg"))[:512, :512]
+    small = cv2.resize(read_image(samples.path("astronaut.png")), (256, 256))
+    big = read_image(samples.path("single_face.jpg"))[:512, :512]
     canvas = np.full((512, 800, 3), 120, np.uint8)
     canvas[:, :512] = big
     canvas[128:384, 530:786] = small
@@ -201,7 +201,7 @@ def test_still_image_faces_come_largest_first():
 
 
 def test_still_images_are_not_smoothed():
-    rgb = read_image(media.path("single_face.jpg"))
+    rgb = read_image(samples.path("single_face.jpg"))
     face = only_face(rgb)
     model = load_face_model()
     pose, shape = fit_pose(face.landmarks, rgb.shape[1::-1], model)

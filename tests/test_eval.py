@@ -20,7 +20,7 @@ from facegraft.api import Settings, swap
 from facegraft.config import ProvenanceConfig, preset
 from facegraft.evaluate import EvalConfig, Evaluation, evaluate, to_json, write_json, write_report
 from facegraft.evaluate.command import add_eval_parser
-from facegraft.generate.regions import FACE_OVAL
+from facegraft.analysis.regions import FACE_OVAL
 from facegraft.io import VideoReader, VideoWriter
 
 SOURCE = "0-f15-hao-ph.jpg"  # a woman; the target is a man

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from facegraft import FacegraftError, analyze_image, media
+from facegraft import FacegraftError, analyze_image, samples
 from facegraft.analysis.embedding import descriptor_distance, face_descriptor
 from facegraft.api import Settings, load_sources
 from facegraft.config import AnalysisConfig, ProvenanceConfig, preset
@@ -32,17 +32,17 @@ CLIP_FRAMES = 72  # single_face.mp4: 72 frames at 30 fps, 640x360
 
 @functools.cache
 def profile():
-    return load_sources([media.path("astronaut.png")])
+    return load_sources([samples.path("astronaut.png")])
 
 
 @functools.cache
 def clip_in_box() -> tuple[np.ndarray, ...]:
-    with VideoReader(media.path("single_face.mp4")) as reader:
+    with VideoReader(samples.path("single_face.mp4")) as reader:
         return tuple(fit_to_box(frame.rgb, *BOX) for frame in reader)
 
 
 def live(**config) -> LiveSwap:
-    return LiveSwap(profile(), SETTINGS, LiveConfig(str(media.path("single_face.mp4")), **config))
+    return LiveSwap(profile(), SETTINGS, LiveConfig(str(samples.path("single_face.mp4")), **config))
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_frames_are_labelled(every_frame):
 
 
 def test_faces_are_swapped_toward_the_source(every_frame):
-    source = largest_descriptor(read_image(media.path("astronaut.png")))
+    source = largest_descriptor(read_image(samples.path("astronaut.png")))
     for index in (10, 40, 65):
         before, after = clip_in_box()[index], every_frame[index].rgb
         x0, y0, x1, y1 = face_box(before)
@@ -165,14 +165,14 @@ def test_stopping_before_iterating_gives_no_frames():
 def test_no_consent_is_refused():
     settings = Settings(swap=preset("fast"), provenance=ProvenanceConfig(consent=False))
     with pytest.raises(FacegraftError, match="consent"):
-        LiveSwap(profile(), settings, LiveConfig(str(media.path("single_face.mp4"))))
+        LiveSwap(profile(), settings, LiveConfig(str(samples.path("single_face.mp4"))))
 
 
 @pytest.mark.parametrize("make_input", [
     lambda tmp: str(tmp / "missing.mp4"),
     lambda tmp: (tmp / "notes.mp4").write_text("not a video") and str(tmp / "notes.mp4"),
     lambda tmp: str(tmp),
-    lambda tmp: str(media.path("single_face.jpg")),
+    lambda tmp: str(samples.path("single_face.jpg")),
     lambda tmp: "/dev/video99",
     lambda tmp: "9",
 ], ids=["missing", "text", "directory", "image", "no-such-device", "no-such-camera"])
@@ -190,7 +190,7 @@ def test_virtual_camera_needs_a_video_device(tmp_path):
 
 
 def test_cli_live_plays_a_file_and_refuses_without_consent(capsys):
-    source, clip = media.path("astronaut.png"), media.path("single_face.mp4")
+    source, clip = samples.path("astronaut.png"), samples.path("single_face.mp4")
     code, out, err = run_cli(capsys, "live", "--source", source, "--input", clip, "--consent", "--duration", "1")
     assert code == 0, err
     assert "frames in" in out

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facegraft import analyze_image, media
+from facegraft import analyze_image, samples
 from facegraft.io import read_image
 from facegraft.refine import (ColourStats, alpha_blend, blend_stats, colour_stats, feather, match_shading,
                               multiband_blend, poisson_blend, pyramid_levels, transfer_colour, transfer_detail)
@@ -33,8 +33,8 @@ def hull_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def scene() -> Scene:
-    target = read_image(media.path(TARGET))
-    donor = read_image(media.path(DONOR))
+    target = read_image(samples.path(TARGET))
+    donor = read_image(samples.path(DONOR))
     face, donor_face = analyze_image(target)[0], analyze_image(donor)[0]
     matrix, _ = cv2.estimateAffinePartial2D(donor_face.landmarks68.astype(np.float32),
                                             face.landmarks68.astype(np.float32))

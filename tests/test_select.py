@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facegraft import FacegraftError, analyze, analyze_image, media
+from facegraft import FacegraftError, analyze, analyze_image, samples
 from facegraft.analysis import FaceTracker, embedding
 from facegraft.analysis.embedding import SAME_PERSON, descriptor_distance, face_descriptor
 from facegraft.io import VideoReader, read_image
@@ -25,18 +25,18 @@ CELL = 400
 @functools.cache
 def video(name: str, frames: int) -> tuple:
     """The first `frames` analysed frames of a sample video."""
-    return tuple(itertools.islice(analyze(media.path(name)), frames))
+    return tuple(itertools.islice(analyze(samples.path(name)), frames))
 
 
 @functools.cache
 def first_frame(name: str) -> np.ndarray:
-    with VideoReader(media.path(name)) as reader:
+    with VideoReader(samples.path(name)) as reader:
         return next(iter(reader)).rgb
 
 
 @functools.cache
 def photo_descriptor(name: str) -> np.ndarray:
-    rgb = read_image(media.path(name))
+    rgb = read_image(samples.path(name))
     return face_descriptor(rgb, analyze_image(rgb)[0])
 
 
@@ -46,7 +46,7 @@ def video_descriptor(name: str, index: int) -> np.ndarray:
 
 
 def photo(name: str, size: int = CELL) -> np.ndarray:
-    return cv2.resize(read_image(media.path(name)), (size, size), interpolation=cv2.INTER_AREA)
+    return cv2.resize(read_image(samples.path(name)), (size, size), interpolation=cv2.INTER_AREA)
 
 
 def padded(name: str, size: int, cell: int = CELL) -> np.ndarray:
@@ -205,13 +205,13 @@ def choose_by_reference(canvas, references) -> list[tuple[int, int]]:
 
 
 def test_reference_picks_only_its_person(astronaut_and_man):
-    references = references_from_images([(read_image(media.path("astronaut.png")), 3)])
+    references = references_from_images([(read_image(samples.path("astronaut.png")), 3)])
     assert choose_by_reference(astronaut_and_man, references) == [(0, 3)]
 
 
 def test_each_reference_gets_its_own_source(astronaut_and_man):
     # The man's reference comes from the video, not from the photo on the canvas.
-    references = references_from_images([(read_image(media.path("astronaut.png")), 0),
+    references = references_from_images([(read_image(samples.path("astronaut.png")), 0),
                                          (first_frame("single_face.mp4"), 1)])
     assert choose_by_reference(astronaut_and_man, references) == [(1, 1), (0, 0)]  # largest first
 

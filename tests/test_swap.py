@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facegraft import FacegraftError, analyze, analyze_image, media
+from facegraft import FacegraftError, analyze, analyze_image, samples
 from facegraft.analysis.embedding import descriptor_distance, face_descriptor
 from facegraft.api import Settings, make_profile, swap
 from facegraft.cli import main
 from facegraft.config import ProvenanceConfig, SwapConfig, preset
 from facegraft.generate.profile import build_profile, load_profile
-from facegraft.generate.regions import FACE_OVAL
+from facegraft.analysis.regions import FACE_OVAL
 from facegraft.generate.render import render_face, transfer_weights
 from facegraft.io import VideoReader, VideoWriter, read_image, write_image
 from facegraft.swapper import FaceSwapper
@@ -54,7 +54,7 @@ SWAP = ("swap", "--consent", "--no-visible-label")
 
 @functools.cache
 def photo(name: str) -> np.ndarray:
-    return read_image(media.path(name))
+    return read_image(samples.path(name))
 
 
 @functools.cache
@@ -122,7 +122,7 @@ def outside(box: tuple[int, int, int, int], hw: tuple[int, int]) -> np.ndarray:
 @pytest.fixture(scope="module")
 def image_swap(tmp_path_factory):
     out = tmp_path_factory.mktemp("image") / "swapped.png"
-    summary = swap([media.path("astronaut.png")], media.path("single_face.jpg"), out, settings())
+    summary = swap([samples.path("astronaut.png")], samples.path("single_face.jpg"), out, settings())
     return summary, out, read_image(out)
 
 
@@ -163,8 +163,8 @@ def test_image_output_is_labelled_ai_generated(image_swap):
 @pytest.fixture(scope="module")
 def carphone_motion(tmp_path_factory):
     out = tmp_path_factory.mktemp("carphone") / "swapped.mp4"
-    summary = swap([media.path("0-f15-hao-ph.jpg")], media.path("carphone_pristine.mp4"), out, settings())
-    return summary, first_faces(media.path("carphone_pristine.mp4")), first_faces(out)
+    summary = swap([samples.path("0-f15-hao-ph.jpg")], samples.path("carphone_pristine.mp4"), out, settings())
+    return summary, first_faces(samples.path("carphone_pristine.mp4")), first_faces(out)
 
 
 def test_carphone_every_frame_swapped_and_still_a_face(carphone_motion):
@@ -207,7 +207,7 @@ def single_face_cli(tmp_path_factory):
     """single_face.mp4 swapped with astronaut.png through the CLI, with previews and debug masks."""
     tmp = tmp_path_factory.mktemp("single_face")
     out = tmp / "swapped.mp4"
-    code, stdout, stderr = run_captured(*SWAP, "-s", media.path("astronaut.png"), "-t", media.path("single_face.mp4"),
+    code, stdout, stderr = run_captured(*SWAP, "-s", samples.path("astronaut.png"), "-t", samples.path("single_face.mp4"),
                                         "-o", out, "--preview", tmp / "preview", "--debug-masks", tmp / "masks",
                                         "--quiet")
     return tmp, out, code, stdout, stderr
@@ -217,7 +217,7 @@ def single_face_cli(tmp_path_factory):
 def single_face_motion(single_face_cli):
     _, out, code, _, stderr = single_face_cli
     assert code == 0, stderr
-    return first_faces(media.path("single_face.mp4")), first_faces(out)
+    return first_faces(samples.path("single_face.mp4")), first_faces(out)
 
 
 def test_a_blink_stays_a_blink(single_face_motion):
@@ -257,7 +257,7 @@ def test_video_output_keeps_size_frames_fps_and_audio(single_face_cli):
 def test_video_swap_changes_the_face_and_nothing_far_from_it(single_face_cli, single_face_motion):
     _, out, _, _, _ = single_face_cli
     target_faces, _ = single_face_motion
-    source, target, output = photo_descriptor("astronaut.png"), video_frames(media.path("single_face.mp4")), video_frames(out)
+    source, target, output = photo_descriptor("astronaut.png"), video_frames(samples.path("single_face.mp4")), video_frames(out)
     for index in (10, 40, 65):
         face = target_faces[index]
         far = outside(grown_box(face.box, 1.6, target[index].shape[:2]), target[index].shape[:2])
@@ -368,7 +368,7 @@ def changed_cells(canvas: np.ndarray, out: Path) -> list[float]:
 def test_faces_one_or_all(two_faces, capsys, mode, expected):
     tmp, path, canvas = two_faces
     out = tmp / f"{mode}.png"
-    code, stdout, stderr = run_cli(capsys, *SWAP, "-s", media.path("astronaut.png"), "-t", path, "-o", out,
+    code, stdout, stderr = run_cli(capsys, *SWAP, "-s", samples.path("astronaut.png"), "-t", path, "-o", out,
                                    "--faces", mode, "--preset", "fast", "-q")
     assert code == 0, stderr
     changed = changed_cells(canvas, out)
@@ -380,7 +380,7 @@ def test_faces_one_or_all(two_faces, capsys, mode, expected):
 def test_reference_swaps_only_that_person(two_faces):
     tmp, path, canvas = two_faces
     out = tmp / "reference.png"
-    swap([media.path("astronaut.png")], path, out, FAST, reference=media.path("15-f13-anc-ph.jpg"))
+    swap([samples.path("astronaut.png")], path, out, FAST, reference=samples.path("15-f13-anc-ph.jpg"))
     changed = changed_cells(canvas, out)
     assert changed[1] > 8, changed
     assert changed[0] < WATERMARK_FACE, f"the man is not the reference's person, yet his face changed by {changed[0]}"
@@ -389,8 +389,8 @@ def test_reference_swaps_only_that_person(two_faces):
 def test_mapping_gives_each_person_their_own_source(two_faces):
     tmp, path, canvas = two_faces
     out = tmp / "mapped.png"
-    summary = swap([], path, out, settings(), mapping=[(media.path("single_face.jpg"), [media.path("astronaut.png")]),
-                                           (media.path("15-f13-anc-ph.jpg"), [media.path("0-f15-hao-ph.jpg")])])
+    summary = swap([], path, out, settings(), mapping=[(samples.path("single_face.jpg"), [samples.path("astronaut.png")]),
+                                           (samples.path("15-f13-anc-ph.jpg"), [samples.path("0-f15-hao-ph.jpg")])])
     assert summary.faces_swapped == 2
     rgb = read_image(out)
     before = {int(f.box[0] // CELL): face_descriptor(canvas, f) for f in analyze_image(canvas)}
@@ -412,9 +412,9 @@ def test_people_mapped_to_one_source_share_its_profile(two_faces, monkeypatch):
     built = []
     original = facegraft.api.load_sources
     monkeypatch.setattr(facegraft.api, "load_sources", lambda srcs: built.append(srcs) or original(srcs))
-    source = [media.path("astronaut.png")]
-    summary = swap([], path, tmp / "both.png", FAST, mapping=[(media.path("single_face.jpg"), source),
-                                                               (media.path("15-f13-anc-ph.jpg"), source)])
+    source = [samples.path("astronaut.png")]
+    summary = swap([], path, tmp / "both.png", FAST, mapping=[(samples.path("single_face.jpg"), source),
+                                                               (samples.path("15-f13-anc-ph.jpg"), source)])
     assert summary.faces_swapped == 2
     assert len(built) == 1
     assert all(c > 8 for c in changed_cells(canvas, tmp / "both.png"))
@@ -425,9 +425,9 @@ def test_people_mapped_to_one_source_share_its_profile(two_faces, monkeypatch):
 
 def test_profile_swaps_like_the_photo(image_swap, tmp_path):
     _, _, from_photo = image_swap
-    profile = make_profile([media.path("astronaut.png")], tmp_path / "p.npz")
+    profile = make_profile([samples.path("astronaut.png")], tmp_path / "p.npz")
     assert profile == tmp_path / "p.npz" and profile.is_file()
-    swap([profile], media.path("single_face.jpg"), tmp_path / "out.png", settings())
+    swap([profile], samples.path("single_face.jpg"), tmp_path / "out.png", settings())
     # The same picture but for the watermark (each run has its own id).
     assert_untouched(read_image(tmp_path / "out.png"), from_photo)
     box = analyze_image(photo("single_face.jpg"))[0].box
@@ -435,7 +435,7 @@ def test_profile_swaps_like_the_photo(image_swap, tmp_path):
 
 
 def _truncated_profile(tmp: Path) -> Path:
-    make_profile([media.path("astronaut.png")], tmp / "whole.npz")
+    make_profile([samples.path("astronaut.png")], tmp / "whole.npz")
     data = (tmp / "whole.npz").read_bytes()
     (tmp / "p.npz").write_bytes(data[: len(data) // 2])
     return tmp / "p.npz"
@@ -447,7 +447,7 @@ def _foreign_npz(tmp: Path) -> Path:
 
 
 def _wrong_shapes(tmp: Path) -> Path:
-    make_profile([media.path("astronaut.png")], tmp / "whole.npz")
+    make_profile([samples.path("astronaut.png")], tmp / "whole.npz")
     with np.load(tmp / "whole.npz") as data:
         arrays = dict(data)
     arrays["identity"] = arrays["identity"][:100]
@@ -468,7 +468,7 @@ def test_damaged_profile_is_a_one_line_error(damage, tmp_path, capsys):
     assert "\n" not in str(info.value) and str(profile) in str(info.value)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    code, _, stderr = run_cli(capsys, *SWAP, "-s", profile, "-t", media.path("single_face.jpg"),
+    code, _, stderr = run_cli(capsys, *SWAP, "-s", profile, "-t", samples.path("single_face.jpg"),
                               "-o", out_dir / "o.png", "-q")
     assert_one_line_error(code, stderr)
     assert list(out_dir.iterdir()) == []
@@ -479,7 +479,7 @@ def test_two_views_see_more_of_the_face_than_one(carphone_motion):
     yaw = [face.pose.yaw for face in target]
     left, right = int(np.argmin(yaw)), int(np.argmax(yaw))
     assert yaw[right] - yaw[left] > 15  # measured -10.5 (frame 33) to +10.8 (frame 91)
-    frames = video_frames(media.path("carphone_pristine.mp4"))
+    frames = video_frames(samples.path("carphone_pristine.mp4"))
     a, b = frames[left], frames[right]
     seen = {key: float((build_profile(views).seen > 0.2).mean())
             for key, views in {"a": [(a, "a.png")], "b": [(b, "b.png")], "ab": [(a, "a.png"), (b, "b.png")]}.items()}
@@ -498,7 +498,7 @@ def variants(tmp_path_factory):
     outs = {}
     for key, config in configs.items():
         path = tmp / f"{key}.png"
-        swap([media.path("astronaut.png")], media.path("single_face.jpg"), path, settings(config))
+        swap([samples.path("astronaut.png")], samples.path("single_face.jpg"), path, settings(config))
         outs[key] = read_image(path)
     return outs
 
@@ -547,7 +547,7 @@ def occlusion_runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("occlusion")
     cup = cv2.resize(skimage.data.coffee()[15:255, 165:465], (150, 120), interpolation=cv2.INTER_AREA)
     source = tmp / "cup.mp4"
-    with VideoReader(media.path("single_face.mp4")) as reader:
+    with VideoReader(samples.path("single_face.mp4")) as reader:
         info = reader.info
         with VideoWriter(source, info.width, info.height, info.fps, crf=12) as writer:
             for frame in reader:
@@ -560,7 +560,7 @@ def occlusion_runs(tmp_path_factory):
                 writer.write(rgb)
     outs = {}
     for key, config in {"on": SwapConfig(), "off": SwapConfig(occlusion=False)}.items():
-        swap([media.path("astronaut.png")], source, tmp / f"{key}.mp4", settings(config))
+        swap([samples.path("astronaut.png")], source, tmp / f"{key}.mp4", settings(config))
         outs[key] = video_frames(tmp / f"{key}.mp4")
     return video_frames(source), outs
 
@@ -593,7 +593,7 @@ def test_occluder_stays_in_front_of_the_face(occlusion_runs):
 def no_face_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("no_face")
     out = tmp / "out.mp4"
-    code, stdout, stderr = run_captured(*SWAP, "-s", media.path("astronaut.png"), "-t", media.path("no_face.mp4"),
+    code, stdout, stderr = run_captured(*SWAP, "-s", samples.path("astronaut.png"), "-t", samples.path("no_face.mp4"),
                                         "-o", out, "--preset", "fast", "-q")
     return tmp, out, code, stderr
 
@@ -609,7 +609,7 @@ def test_target_without_a_face_warns_and_copies_every_frame(no_face_run):
     assert "Traceback" not in stderr
     lines = visible_lines(stderr)
     assert len(lines) == 1 and lines[0].startswith("facegraft: warning:") and "no face" in lines[0], stderr
-    before, after = video_frames(media.path("no_face.mp4")), video_frames(out)
+    before, after = video_frames(samples.path("no_face.mp4")), video_frames(out)
     # The header says 98 frames; 3 of them are pre-roll (negative time) and never shown: 95 decode.
     assert len(after) == len(before) == 95
     assert after[0].shape == before[0].shape == (540, 960, 3)
@@ -623,18 +623,18 @@ def test_target_without_a_face_warns_and_copies_every_frame(no_face_run):
 def test_frames_keep_their_time(no_face_run):
     _, out, code, stderr = no_face_run
     assert code == 0, stderr
-    before, after = frame_times(media.path("no_face.mp4")), frame_times(out)
+    before, after = frame_times(samples.path("no_face.mp4")), frame_times(out)
     assert len(before) == len(after)
     drift = np.abs(after - before).max()
     assert drift < 0.5 / 24, f"output frames drift up to {drift * 1000:.0f} ms from the input's (and audio's) timing"
 
 
 def test_source_without_a_face_is_a_one_line_error(tmp_path, capsys):
-    with VideoReader(media.path("no_face.mp4")) as reader:
+    with VideoReader(samples.path("no_face.mp4")) as reader:
         empty = write_image(tmp_path / "empty.png", next(iter(reader)).rgb)
     out = tmp_path / "out" / "o.png"
     out.parent.mkdir()
-    code, _, stderr = run_cli(capsys, *SWAP, "-s", empty, "-t", media.path("single_face.jpg"), "-o", out, "-q")
+    code, _, stderr = run_cli(capsys, *SWAP, "-s", empty, "-t", samples.path("single_face.jpg"), "-o", out, "-q")
     assert_one_line_error(code, stderr)
     assert "no face" in stderr and "empty.png" in stderr
     assert list(out.parent.iterdir()) == []
@@ -644,66 +644,66 @@ def test_source_without_a_face_is_a_one_line_error(tmp_path, capsys):
 
 
 def _missing_source(tmp: Path) -> list:
-    return ["-s", tmp / "nobody.jpg", "-t", media.path("single_face.jpg"), "-o", "OUT/o.png"]
+    return ["-s", tmp / "nobody.jpg", "-t", samples.path("single_face.jpg"), "-o", "OUT/o.png"]
 
 
 def _missing_target(tmp: Path) -> list:
-    return ["-s", media.path("astronaut.png"), "-t", tmp / "nothing.mp4", "-o", "OUT/o.mp4"]
+    return ["-s", samples.path("astronaut.png"), "-t", tmp / "nothing.mp4", "-o", "OUT/o.mp4"]
 
 
 def _directory_target(tmp: Path) -> list:
     (tmp / "folder.mp4").mkdir()
-    return ["-s", media.path("astronaut.png"), "-t", tmp / "folder.mp4", "-o", "OUT/o.mp4"]
+    return ["-s", samples.path("astronaut.png"), "-t", tmp / "folder.mp4", "-o", "OUT/o.mp4"]
 
 
 def _text_target(tmp: Path) -> list:
     (tmp / "notes.jpg").write_text("not a picture\n" * 40)
-    return ["-s", media.path("astronaut.png"), "-t", tmp / "notes.jpg", "-o", "OUT/o.jpg"]
+    return ["-s", samples.path("astronaut.png"), "-t", tmp / "notes.jpg", "-o", "OUT/o.jpg"]
 
 
 def _truncated_target(tmp: Path) -> list:
-    data = media.path("single_face.mp4").read_bytes()
+    data = samples.path("single_face.mp4").read_bytes()
     (tmp / "cut.mp4").write_bytes(data[: int(len(data) * 0.5)])
-    return ["-s", media.path("astronaut.png"), "-t", tmp / "cut.mp4", "-o", "OUT/o.mp4", "--preset", "fast"]
+    return ["-s", samples.path("astronaut.png"), "-t", tmp / "cut.mp4", "-o", "OUT/o.mp4", "--preset", "fast"]
 
 
 def _png_for_video(tmp: Path) -> list:
-    return ["-s", media.path("astronaut.png"), "-t", media.path("carphone_pristine.mp4"), "-o", "OUT/o.png"]
+    return ["-s", samples.path("astronaut.png"), "-t", samples.path("carphone_pristine.mp4"), "-o", "OUT/o.png"]
 
 
 def _mp4_for_image(tmp: Path) -> list:
-    return ["-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"), "-o", "OUT/o.mp4"]
+    return ["-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"), "-o", "OUT/o.mp4"]
 
 
 def _reference_without_image(tmp: Path) -> list:
-    return ["-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"), "-o", "OUT/o.png",
+    return ["-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"), "-o", "OUT/o.png",
             "--faces", "reference"]
 
 
 def _malformed_map(tmp: Path) -> list:
-    return ["--map", str(media.path("single_face.jpg")), "-t", media.path("single_face.jpg"), "-o", "OUT/o.png"]
+    return ["--map", str(samples.path("single_face.jpg")), "-t", samples.path("single_face.jpg"), "-o", "OUT/o.png"]
 
 
 def _empty_map_source(tmp: Path) -> list:
-    return ["--map", f"{media.path('single_face.jpg')}=", "-t", media.path("single_face.jpg"), "-o", "OUT/o.png"]
+    return ["--map", f"{samples.path('single_face.jpg')}=", "-t", samples.path("single_face.jpg"), "-o", "OUT/o.png"]
 
 
 def _shape_transfer_too_big(tmp: Path) -> list:
-    return ["-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"), "-o", "OUT/o.png",
+    return ["-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"), "-o", "OUT/o.png",
             "--shape-transfer", "2"]
 
 
 def _no_source(tmp: Path) -> list:
-    return ["-t", media.path("single_face.jpg"), "-o", "OUT/o.png"]
+    return ["-t", samples.path("single_face.jpg"), "-o", "OUT/o.png"]
 
 
 def _profile_and_photos(tmp: Path) -> list:
     (tmp / "person.npz").write_bytes(b"PK")
-    return ["-s", tmp / "person.npz", media.path("astronaut.png"), "-t", media.path("single_face.jpg"), "-o", "OUT/o.png"]
+    return ["-s", tmp / "person.npz", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"), "-o", "OUT/o.png"]
 
 
 def _output_dir_missing(tmp: Path) -> list:
-    return ["-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"), "-o", "OUT/no/such/o.png"]
+    return ["-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"), "-o", "OUT/no/such/o.png"]
 
 
 BAD_INPUT = {
@@ -736,13 +736,13 @@ def test_bad_input_fails_cleanly_and_writes_nothing(case, tmp_path, capsys):
 
 
 def test_swap_without_consent_is_refused(tmp_path, capsys):
-    code, _, stderr = run_cli(capsys, "swap", "-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"),
+    code, _, stderr = run_cli(capsys, "swap", "-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"),
                               "-o", tmp_path / "o.png", "-q")
     assert_one_line_error(code, stderr)
     assert "consent" in stderr
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(FacegraftError, match="consent"):
-        swap([media.path("astronaut.png")], media.path("single_face.jpg"), tmp_path / "o.png", Settings())
+        swap([samples.path("astronaut.png")], samples.path("single_face.jpg"), tmp_path / "o.png", Settings())
     assert list(tmp_path.iterdir()) == []
 
 
@@ -750,9 +750,9 @@ def test_swap_without_consent_is_refused(tmp_path, capsys):
 def test_output_same_as_target_is_refused_and_target_kept(kind, tmp_path, capsys):
     name = "single_face.jpg" if kind == "image" else "carphone_pristine.mp4"
     target = tmp_path / f"target{Path(name).suffix}"
-    shutil.copy(media.path(name), target)
+    shutil.copy(samples.path(name), target)
     original = target.read_bytes()
-    code, _, stderr = run_cli(capsys, *SWAP, "-s", media.path("astronaut.png"), "-t", target, "-o", target,
+    code, _, stderr = run_cli(capsys, *SWAP, "-s", samples.path("astronaut.png"), "-t", target, "-o", target,
                               "--preset", "fast", "-q")
     assert_one_line_error(code, stderr)
     assert "same file" in stderr
@@ -766,7 +766,7 @@ def test_output_same_as_target_is_refused_and_target_kept(kind, tmp_path, capsys
 ])
 def test_usage_errors_exit_2(argv, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
-        main([*SWAP, "-s", str(media.path("astronaut.png")), "-t", str(media.path("single_face.jpg")),
+        main([*SWAP, "-s", str(samples.path("astronaut.png")), "-t", str(samples.path("single_face.jpg")),
               "-o", str(tmp_path / "o.png"), *argv])
     assert info.value.code == 2
     err = capsys.readouterr().err
@@ -776,7 +776,7 @@ def test_usage_errors_exit_2(argv, tmp_path, capsys):
 
 @pytest.mark.parametrize("option, value", [("--detail", "-0.5"), ("--shape-transfer", "-1"), ("--quality", "99")])
 def test_out_of_range_numbers_are_one_line_errors(option, value, tmp_path, capsys):
-    code, _, stderr = run_cli(capsys, *SWAP, "-s", media.path("astronaut.png"), "-t", media.path("single_face.jpg"),
+    code, _, stderr = run_cli(capsys, *SWAP, "-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"),
                               "-o", tmp_path / "o.png", option, value, "-q")
     assert_one_line_error(code, stderr)
     assert list(tmp_path.iterdir()) == []
@@ -790,7 +790,7 @@ def test_preview_pngs_are_side_by_side(single_face_cli):
     assert code == 0, stderr
     previews = sorted((tmp / "preview").glob("*.png"))
     assert len(previews) == 5, previews  # frames 0, 18, 36, 53, 71
-    target = video_frames(media.path("single_face.mp4"))
+    target = video_frames(samples.path("single_face.mp4"))
     for path in previews:
         rgb = read_image(path)
         assert rgb.shape == (360, 1280, 3)
@@ -821,8 +821,8 @@ def test_debug_masks_show_the_blended_face(single_face_cli, single_face_motion):
 
 def test_image_preview_and_mask(tmp_path, capsys):
     # With the default visible label this time.
-    code, _, stderr = run_cli(capsys, "swap", "--consent", "-s", media.path("astronaut.png"),
-                              "-t", media.path("single_face.jpg"), "-o", tmp_path / "o.png", "--preview", tmp_path / "p",
+    code, _, stderr = run_cli(capsys, "swap", "--consent", "-s", samples.path("astronaut.png"),
+                              "-t", samples.path("single_face.jpg"), "-o", tmp_path / "o.png", "--preview", tmp_path / "p",
                               "--debug-masks", tmp_path / "m", "--preset", "fast", "-q")
     assert code == 0, stderr
     assert descriptor_distance(largest_descriptor(read_image(tmp_path / "o.png")), photo_descriptor("astronaut.png")) < 0.7
@@ -837,7 +837,7 @@ def test_image_preview_and_mask(tmp_path, capsys):
 
 def test_profile_command_writes_a_loadable_profile(tmp_path, capsys):
     out = tmp_path / "person.npz"
-    code, stdout, stderr = run_cli(capsys, "profile", media.path("astronaut.png"), media.path("astronaut.png"),
+    code, stdout, stderr = run_cli(capsys, "profile", samples.path("astronaut.png"), samples.path("astronaut.png"),
                                    "-o", out)
     assert code == 0, stderr
     assert "Traceback" not in stderr and str(out) in stdout
@@ -850,10 +850,10 @@ def test_profile_command_writes_a_loadable_profile(tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["no-face", "wrong-suffix"])
 def test_profile_command_errors(case, tmp_path, capsys):
-    source, out = media.path("astronaut.png"), tmp_path / "out" / "p.npz"
+    source, out = samples.path("astronaut.png"), tmp_path / "out" / "p.npz"
     out.parent.mkdir()
     if case == "no-face":
-        with VideoReader(media.path("no_face.mp4")) as reader:
+        with VideoReader(samples.path("no_face.mp4")) as reader:
             source = write_image(tmp_path / "empty.png", next(iter(reader)).rgb)
     else:
         out = out.with_suffix(".zip")

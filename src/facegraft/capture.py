@@ -16,7 +16,7 @@ from facegraft.errors import FacegraftError
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image, write_image
 from facegraft.io.image import image_format
 from facegraft.io.motion import MotionWriter, check_motion_path, face_record
-from facegraft.preview import draw_faces
+from facegraft.analysis.overlay import draw_faces
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
 

@@ -29,7 +29,7 @@ from facegraft.analysis.types import Pose
 from facegraft.config import AnalysisConfig, ProvenanceConfig, VideoConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import build_profile
-from facegraft.generate.regions import INNER_LIPS, LEFT_EYE, RIGHT_EYE
+from facegraft.analysis.regions import INNER_LIPS, LEFT_EYE, RIGHT_EYE
 from facegraft.generate.render import RenderedFace, render_face
 from facegraft.generate.warp import Portrait, head_maps, prepare_portrait, warp_portrait
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image

@@ -16,7 +16,7 @@ import numpy as np
 from facegraft.analysis import Face
 from facegraft.config import SwapConfig
 from facegraft.generate.profile import SourceProfile
-from facegraft.generate.regions import OPENINGS
+from facegraft.analysis.regions import OPENINGS
 from facegraft.generate.render import RenderedFace, render_face
 from facegraft.refine.blend import alpha_blend, feather, multiband_blend, poisson_blend
 from facegraft.refine.colour import ColourStats, blend_stats, colour_stats, transfer_colour, transfer_detail

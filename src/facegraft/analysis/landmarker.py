@@ -41,7 +41,7 @@ class Detection:
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced():
+def native_stderr_silenced():
     """MediaPipe's C++ side prints start-up warnings straight to fd 2; keep them off the terminal."""
     try:
         saved = os.dup(2)
@@ -74,7 +74,7 @@ class FaceDetector:
         import mediapipe as mp  # imported here: it takes a second to load
         # MediaPipe applies its own threshold before the score it reports; filter on the score too.
         self._threshold = min_confidence
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._models = [mp.solutions.face_detection.FaceDetection(model_selection=m, min_detection_confidence=min_confidence)
                             for m in (0, 1)]
 
@@ -94,7 +94,7 @@ class FaceDetector:
         shrink = DETECTION_MAX_SIDE / max(height, width)
         if shrink < 1.0:
             rgb = cv2.resize(rgb, (round(width * shrink), round(height * shrink)), interpolation=cv2.INTER_AREA)
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             results = [m.process(rgb) for m in models]
         found = []
         for result in results:
@@ -141,7 +141,7 @@ class MeshLandmarker:
 
     def __init__(self, video: bool = False, min_confidence: float = 0.5):
         import mediapipe as mp
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._mesh = mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=not video, max_num_faces=1, refine_landmarks=True,
                 min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
@@ -177,7 +177,7 @@ class MeshLandmarker:
         if self._calls >= 3:
             return self._mesh.process(crop)
         self._calls += 1
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             return self._mesh.process(crop)
 
     def _crop_window(self, box: np.ndarray) -> np.ndarray:

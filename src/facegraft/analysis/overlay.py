@@ -7,7 +7,8 @@ import functools
 import cv2
 import numpy as np
 
-from facegraft.analysis import Face, load_face_model, project
+from facegraft.analysis.facemodel import load_face_model, project
+from facegraft.analysis.types import Face
 
 AXIS_COLOURS = ((230, 60, 60), (60, 200, 60), (70, 120, 255))  # x red, y green, z blue (RGB)
 

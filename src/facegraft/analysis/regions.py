@@ -1,8 +1,16 @@
-"""Named vertex groups of the MediaPipe face mesh that the generator treats specially."""
+"""Named vertex groups of the MediaPipe face mesh, and per-vertex weights over the face model's
+template that every stage reads the same way (what is bare skin, where hair may begin)."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+from facegraft.analysis.facemodel import load_face_model
+
+# The swap fades out over the upper forehead, where hair (fringes, hairlines) often begins.
+FOREHEAD_FADE = (0.95, 1.25)  # template heights (IOD) where the mask starts to fade and reaches zero
 
 FACE_OVAL = np.array([10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
                       377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109])
@@ -13,3 +21,30 @@ LEFT_EYE = np.array([263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380,
 OPENINGS = (RIGHT_EYE, LEFT_EYE, INNER_LIPS)
 BROWS = np.array([70, 63, 105, 66, 107, 55, 65, 52, 53, 46, 300, 293, 334, 296, 336, 285, 295, 282, 283, 276])
 OUTER_LIPS = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185])
+
+
+@functools.cache
+def mask_weights() -> np.ndarray:
+    """Per-vertex swap weight: 1 over the face, fading to 0 toward the hairline."""
+    height = load_face_model().template[:, 1]
+    lo, hi = FOREHEAD_FADE
+    t = np.clip((height - lo) / (hi - lo), 0.0, 1.0)
+    return (1.0 - t * t * (3 - 2 * t)).astype(np.float32)
+
+
+@functools.cache
+def hair_band() -> np.ndarray:
+    """Per-vertex 1 where hair may cover the face (upper forehead, temples), 0 elsewhere."""
+    t = load_face_model().template
+    forehead = np.clip((t[:, 1] - 0.85) / 0.15, 0.0, 1.0)
+    temples = np.clip((np.abs(t[:, 0]) - 0.8) / 0.15, 0.0, 1.0) * (t[:, 1] > 0.2)
+    return np.maximum(forehead, temples).astype(np.float32)
+
+
+@functools.cache
+def skin_weights() -> np.ndarray:
+    """Per-vertex 1 on bare skin, 0 on and near brows, eyes and lips: for measuring light and tone."""
+    t = load_face_model().template
+    features = np.concatenate([*OPENINGS, BROWS, OUTER_LIPS])
+    d = np.linalg.norm(t[:, None, :] - t[None, features, :], axis=2).min(axis=1)
+    return (np.clip((d - 0.08) / 0.1, 0.0, 1.0) * mask_weights()).astype(np.float32)

@@ -13,9 +13,9 @@ import functools
 import cv2
 import numpy as np
 
-from facegraft.analysis import Face
+from facegraft.analysis.types import Face
 from facegraft.analysis.facemodel import N_MESH, load_face_model
-from facegraft.generate.raster import Raster, rasterize, window_of
+from facegraft.analysis.raster import Raster, rasterize, window_of
 
 AXIS_Z = -1.5  # the cylinder's axis, in IOD behind the template's origin
 ARC_RADIUS = 1.6  # turns angles into arc lengths of about the face's own scale

@@ -50,7 +50,7 @@ from facegraft.analysis.embedding import SAME_PERSON, descriptor_distance, face_
 from facegraft.analysis.landmarker import box_iou
 from facegraft.config import AnalysisConfig, SmoothingConfig
 from facegraft.errors import FacegraftError
-from facegraft.generate.regions import FACE_OVAL
+from facegraft.analysis.regions import FACE_OVAL
 from facegraft.io import MediaKind, VideoReader, probe, read_image
 
 POSE_AXES = ("pitch", "yaw", "roll")

@@ -16,12 +16,13 @@ import cv2
 import numpy as np
 
 from facegraft.analysis import Face, analyze_image
+from facegraft.analysis.colour import colour_stats, transfer_colour
 from facegraft.analysis.embedding import face_descriptor
+from facegraft.analysis.eyes import iris_colour
+from facegraft.analysis.regions import hair_band, skin_weights
 from facegraft.errors import FacegraftError
-from facegraft.generate.texture import Unwrapped, mirror_texture, texel_attribute, unwrap, uv_layout
+from facegraft.analysis.texture import Unwrapped, mirror_texture, texel_attribute, unwrap, uv_layout
 from facegraft.io import atomic_output, read_image
-from facegraft.refine.colour import colour_stats, transfer_colour
-from facegraft.refine.eyes import iris_colour
 
 PROFILE_VERSION = 1
 TEXTURE_SIZE = 512
@@ -67,7 +68,6 @@ def build_profile(photos: Sequence[tuple[np.ndarray, str]], size: int = TEXTURE_
 
 def skin_map(texture: np.ndarray, seen: np.ndarray, size: int) -> np.ndarray:
     """Texels of the hair band that look like skin (1) or like hair (0), by the face's own skin colour."""
-    from facegraft.generate.render import hair_band, skin_weights
     layout = uv_layout(size)
     attrs = texel_attribute(layout, np.stack([skin_weights(), hair_band()], axis=1).astype(np.float64))
     bare, band = attrs[..., 0] * (seen > 0.2), attrs[..., 1]

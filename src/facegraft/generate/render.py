@@ -17,12 +17,10 @@ import numpy as np
 from facegraft.analysis import Face, load_face_model, project
 from facegraft.analysis.facemodel import N_MESH
 from facegraft.generate.profile import SourceProfile
-from facegraft.generate.raster import rasterize, window_of
-from facegraft.generate.regions import BROWS, FACE_OVAL, OPENINGS, OUTER_LIPS
-from facegraft.generate.texture import oriented_triangles, uv_points
+from facegraft.analysis.raster import rasterize, window_of
+from facegraft.analysis.regions import FACE_OVAL, OPENINGS, hair_band, mask_weights, skin_weights
+from facegraft.analysis.texture import oriented_triangles, uv_points
 
-# The swap fades out over the upper forehead, where hair (fringes, hairlines) often begins.
-FOREHEAD_FADE = (0.95, 1.25)  # template heights (IOD) where the mask starts to fade and reaches zero
 OUTLINE_FALLOFF = 0.35  # IOD over which shape transfer fades in from the face outline
 OPENING_FALLOFF = 0.12  # ... and from the eye and mouth openings
 
@@ -43,33 +41,6 @@ class RenderedFace:
     def window(self) -> tuple[int, int, int, int]:
         h, w = self.covered.shape
         return self.x0, self.y0, self.x0 + w, self.y0 + h
-
-
-@functools.cache
-def mask_weights() -> np.ndarray:
-    """Per-vertex swap weight: 1 over the face, fading to 0 toward the hairline."""
-    height = load_face_model().template[:, 1]
-    lo, hi = FOREHEAD_FADE
-    t = np.clip((height - lo) / (hi - lo), 0.0, 1.0)
-    return (1.0 - t * t * (3 - 2 * t)).astype(np.float32)
-
-
-@functools.cache
-def hair_band() -> np.ndarray:
-    """Per-vertex 1 where hair may cover the face (upper forehead, temples), 0 elsewhere."""
-    t = load_face_model().template
-    forehead = np.clip((t[:, 1] - 0.85) / 0.15, 0.0, 1.0)
-    temples = np.clip((np.abs(t[:, 0]) - 0.8) / 0.15, 0.0, 1.0) * (t[:, 1] > 0.2)
-    return np.maximum(forehead, temples).astype(np.float32)
-
-
-@functools.cache
-def skin_weights() -> np.ndarray:
-    """Per-vertex 1 on bare skin, 0 on and near brows, eyes and lips: for measuring light and tone."""
-    t = load_face_model().template
-    features = np.concatenate([*OPENINGS, BROWS, OUTER_LIPS])
-    d = np.linalg.norm(t[:, None, :] - t[None, features, :], axis=2).min(axis=1)
-    return (np.clip((d - 0.08) / 0.1, 0.0, 1.0) * mask_weights()).astype(np.float32)
 
 
 @functools.cache

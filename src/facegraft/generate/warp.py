@@ -8,7 +8,7 @@ import dataclasses
 import cv2
 import numpy as np
 
-from facegraft.errors import FacegraftError
+from facegraft.analysis.segmentation import segment_person
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,17 +20,6 @@ class Portrait:
     head: np.ndarray  # (h, w) float32 0..1: how fully each pixel moves with the head
     reach: np.ndarray  # (h, w) float32 0..1: everywhere the head shows at all, generously
     plate: np.ndarray  # (h, w, 3) uint8: the background with the person removed and filled in
-
-
-def segment_person(rgb: np.ndarray) -> np.ndarray:
-    import mediapipe as mp  # loaded only when reenacting
-    from facegraft.analysis.landmarker import _native_stderr_silenced
-    with _native_stderr_silenced():
-        with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
-            mask = seg.process(np.ascontiguousarray(rgb)).segmentation_mask
-    if mask is None:
-        raise FacegraftError("could not separate the person from the background")
-    return np.clip(mask, 0.0, 1.0).astype(np.float32)
 
 
 def head_weight(person: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import math
 import cv2
 import numpy as np
 
-from facegraft.refine.colour import as_weight, check_pair, mask_box
+from facegraft.analysis.colour import as_weight, check_pair, mask_box
 
 __all__ = ["alpha_blend", "feather", "multiband_blend", "poisson_blend", "pyramid_levels"]
 

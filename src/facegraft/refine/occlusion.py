@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from facegraft.analysis import Face
-from facegraft.generate.texture import texel_attribute, uv_layout
+from facegraft.analysis.texture import texel_attribute, uv_layout
 
 SIZE = 96  # texture side for the appearance model: occluders are big, speed matters
 WARMUP = 4  # frames averaged before anything can be called an occlusion

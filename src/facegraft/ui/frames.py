@@ -21,7 +21,7 @@ from facegraft.config import AnalysisConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import SourceProfile
 from facegraft.io import VideoReader, read_image
-from facegraft.preview import draw_faces
+from facegraft.analysis.overlay import draw_faces
 from facegraft.provenance import FrameMarker, Stamp
 from facegraft.reenact import ReenactPreview, ReenactSettings
 from facegraft.select import Reference, references_from_images
