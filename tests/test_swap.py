@@ -23,7 +23,7 @@ from facegraft.cli import main
 from facegraft.config import ProvenanceConfig, SwapConfig, preset
 from facegraft.generate.profile import build_profile, load_profile
 from facegraft.analysis.regions import FACE_OVAL
-from facegraft.generate.render import render_face, transfer_weights
+from facegraft.generate.mesh import render_face, transfer_weights
 from facegraft.io import VideoReader, VideoWriter, read_image, write_image
 from facegraft.swapper import FaceSwapper
 
@@ -333,7 +333,7 @@ def test_rendered_geometry_takes_the_source_shape_inside_the_outline():
     assert moved[FACE_OVAL].max() < 1e-6, "the outline must stay the target's"
     inner = transfer_weights() > 0.8
     inner[N_MESH:] = False
-    expected = np.linalg.norm((profile.identity - target.identity)[inner], axis=1) * target.pose.scale
+    expected = np.linalg.norm((profile.identity.shape - target.identity)[inner], axis=1) * target.pose.scale
     assert moved[inner].mean() > 0.7 * expected.mean() > 0.3, (moved[inner].mean(), expected.mean())
     half = np.linalg.norm(points[0.5] - points[0.0], axis=1)
     assert np.allclose(half[inner], moved[inner] / 2, atol=0.05)
@@ -481,7 +481,7 @@ def test_two_views_see_more_of_the_face_than_one(carphone_motion):
     assert yaw[right] - yaw[left] > 15  # measured -10.5 (frame 33) to +10.8 (frame 91)
     frames = video_frames(samples.path("carphone_pristine.mp4"))
     a, b = frames[left], frames[right]
-    seen = {key: float((build_profile(views).seen > 0.2).mean())
+    seen = {key: float((build_profile(views).appearance.seen > 0.2).mean())
             for key, views in {"a": [(a, "a.png")], "b": [(b, "b.png")], "ab": [(a, "a.png"), (b, "b.png")]}.items()}
     # Measured: 0.315 and 0.315 of the texels from one view, 0.382 from both.
     assert seen["ab"] > max(seen["a"], seen["b"]) + 0.03, seen
@@ -842,9 +842,10 @@ def test_profile_command_writes_a_loadable_profile(tmp_path, capsys):
     assert code == 0, stderr
     assert "Traceback" not in stderr and str(out) in stdout
     profile = load_profile(out)
-    assert profile.texture.ndim == 3 and profile.texture.shape[2] == 3
-    assert profile.names == ("astronaut.png", "astronaut.png")
-    assert descriptor_distance(profile.descriptor, photo_descriptor("astronaut.png")) < 0.05
+    assert profile.generator == "mesh"
+    assert profile.appearance.texture.ndim == 3 and profile.appearance.texture.shape[2] == 3
+    assert profile.identity.names == ("astronaut.png", "astronaut.png")
+    assert descriptor_distance(profile.identity.descriptor, photo_descriptor("astronaut.png")) < 0.05
     assert leftovers(tmp_path) == []
 
 

@@ -30,13 +30,14 @@ from facegraft.config import AnalysisConfig, ProvenanceConfig, VideoConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import build_profile
 from facegraft.analysis.regions import INNER_LIPS, LEFT_EYE, RIGHT_EYE
-from facegraft.generate.render import RenderedFace, render_face
+from facegraft.generate.base import GeneratedFace
+from facegraft.generate.mesh import MeshRenderer
 from facegraft.generate.warp import Portrait, head_maps, prepare_portrait, warp_portrait
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image
 from facegraft.io.motion import read_motion
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.refine.blend import multiband_blend
-from facegraft.swapper import FACE_WIDTH_IOD, face_alpha, grow_window, place_rendered
+from facegraft.refine.composite import FACE_WIDTH_IOD, face_alpha, grow_window, place_generated
 
 HOLD_SECONDS = 0.5  # a driver face that vanishes is held this long, then eased back to neutral
 EASE_SECONDS = 0.5
@@ -372,6 +373,8 @@ class _Reenactor:
         self.face = face
         self.portrait: Portrait = prepare_portrait(rgb, face.landmarks)
         self.profile = build_profile([(rgb, name)])
+        # The portrait keeps its own shape: shape transfer 0, rendered finer than a swap.
+        self.generator = MeshRenderer(shape_transfer=0.0, max_side=320)
         self.motion = _Motion(face, neutral, settings.absolute)
         self.neutral = neutral
         self.rigid = load_face_model().rigid
@@ -389,7 +392,7 @@ class _Reenactor:
         _follow_eyes(map_x, map_y, self.face.landmarks, points)
         _shift_irises(map_x, map_y, points, gaze)
         base = warp_portrait(self.portrait, map_x, map_y, uncovered)
-        rendered = render_face(self.profile, moved, base.shape[:2], shape_transfer=0.0, max_side=320)
+        rendered = self.generator.generate(self.profile, moved, base.shape[:2])
         if rendered is None:
             return base
         out = _paste_face(base, rendered, pose.scale)
@@ -448,11 +451,11 @@ def _shift_irises(map_x: np.ndarray, map_y: np.ndarray, points: np.ndarray, gaze
         map_y += mask * float(gaze[1]) * width
 
 
-def _paste_face(base: np.ndarray, rendered: RenderedFace, scale: float) -> np.ndarray:
+def _paste_face(base: np.ndarray, rendered: GeneratedFace, scale: float) -> np.ndarray:
     face_px = FACE_WIDTH_IOD * scale
     x0, y0, x1, y1 = grow_window(rendered.window, face_px * 0.2, base.shape[:2])
     region = base[y0:y1, x0:x1]
-    canvas, covered, _, weight, _ = place_rendered(rendered, (x0, y0, x1, y1), region)
+    canvas, covered, _, weight, _ = place_generated(rendered, (x0, y0, x1, y1), region)
     out = base.copy()
     out[y0:y1, x0:x1] = multiband_blend(region, canvas, face_alpha(rendered, (x0, y0), covered, weight, face_px))
     return out

@@ -15,16 +15,15 @@ import numpy as np
 
 from facegraft.analysis import Face
 from facegraft.config import SwapConfig
-from facegraft.generate.profile import SourceProfile
-from facegraft.analysis.regions import OPENINGS
-from facegraft.generate.render import RenderedFace, render_face
-from facegraft.refine.blend import alpha_blend, feather, multiband_blend, poisson_blend
+from facegraft.generate.base import SourceProfile
+from facegraft.generate.mesh import MeshRenderer
+from facegraft.refine.blend import alpha_blend, multiband_blend, poisson_blend
 from facegraft.refine.colour import ColourStats, blend_stats, colour_stats, transfer_colour, transfer_detail
 from facegraft.refine.eyes import recolour_irises
 from facegraft.refine.shading import relight
+from facegraft.refine.composite import FACE_WIDTH_IOD, face_alpha, grow_window, place_generated
 from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occlusion_texture
 
-FACE_WIDTH_IOD = 2.2  # a face is about this many inter-ocular distances wide
 MARGIN = 0.25  # share of the face size added around it for blending
 FORGET_AFTER = 60  # frames after which a vanished track's state is dropped
 
@@ -54,6 +53,7 @@ class FaceSwapper:
     def __init__(self, profiles: Sequence[SourceProfile], config: SwapConfig = SwapConfig(), video: bool = False):
         self.profiles = list(profiles)
         self.config = config
+        self.generator = MeshRenderer(config.shape_transfer, config.render_max_side)
         self.video = video
         self._tracks: dict[int, _TrackState] = {}
         self._frame = 0
@@ -74,22 +74,22 @@ class FaceSwapper:
     def _swap_face(self, out: np.ndarray, original: np.ndarray, face: Face, profile: SourceProfile,
                    source: int) -> FaceResult | None:
         cfg = self.config
-        rendered = render_face(profile, face, out.shape[:2], cfg.shape_transfer, cfg.render_max_side)
-        if rendered is None or not rendered.covered.any():
+        rendered = self.generator.generate(profile, face, out.shape[:2])
+        if rendered is None or not rendered.valid.any():
             return None
         state = self._tracks.setdefault(face.track, _TrackState())
         state.last_frame = self._frame
         face_px = FACE_WIDTH_IOD * face.pose.scale
         x0, y0, x1, y1 = grow_window(rendered.window, face_px * MARGIN, out.shape[:2])
         target = original[y0:y1, x0:x1]
-        canvas, covered, uv, weight, skin = place_rendered(rendered, (x0, y0, x1, y1), target)
+        canvas, covered, uv, weight, skin = place_generated(rendered, (x0, y0, x1, y1), target)
         coloured = self._colour(canvas, target, covered, skin, state, face_px)
         alpha = face_alpha(rendered, (x0, y0), covered, weight, face_px)
-        occlusion = self._occlusion(original, face, uv, covered, state)
+        occlusion = self._occlusion(original, face, uv if rendered.uv is not None else None, covered, state)
         alpha = alpha * (1.0 - occlusion)
         out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
-        if cfg.eyes == "source" and np.isfinite(profile.iris).all():
-            recolour_irises(out, original, face, profile.iris)
+        if cfg.eyes == "source" and np.isfinite(profile.identity.iris).all():
+            recolour_irises(out, original, face, profile.identity.iris)
         return FaceResult(track=face.track, source=source, window=(x0, y0, x1, y1), alpha=alpha, occlusion=occlusion)
 
     def _colour(self, canvas: np.ndarray, target: np.ndarray, covered: np.ndarray, skin: np.ndarray,
@@ -110,14 +110,15 @@ class FaceSwapper:
             image = transfer_detail(image, target, covered, cfg.detail, sigma=max(1.0, face_px / 60))
         return image
 
-    def _occlusion(self, original: np.ndarray, face: Face, uv: np.ndarray, covered: np.ndarray,
+    def _occlusion(self, original: np.ndarray, face: Face, uv: np.ndarray | None, covered: np.ndarray,
                    state: _TrackState) -> np.ndarray:
-        if not (self.config.occlusion and self.video):
+        # The appearance model lives in texture space: a face without texture coordinates gets none.
+        if not (self.config.occlusion and self.video) or uv is None:
             return np.zeros(covered.shape, np.float32)
         texture_occ = occlusion_texture(state.appearance, original, face)
         if not texture_occ.any():
             return np.zeros(covered.shape, np.float32)
-        size = self.profiles[0].texture.shape[0]
+        size = self.profiles[0].appearance.texture.shape[0]
         occ = occlusion_in_image(texture_occ, uv, size) * covered
         occ = cv2.GaussianBlur(occ.astype(np.float32), (0, 0), 2.0)
         return np.clip(occ * 1.5, 0.0, 1.0)
@@ -133,50 +134,3 @@ class FaceSwapper:
         old = [t for t, s in self._tracks.items() if self._frame - s.last_frame > FORGET_AFTER]
         for track in old:
             del self._tracks[track]
-
-
-def grow_window(window: tuple[int, int, int, int], margin: float, hw: tuple[int, int]) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = window
-    m = int(round(margin))
-    return max(0, x0 - m), max(0, y0 - m), min(hw[1], x1 + m), min(hw[0], y1 + m)
-
-
-def place_rendered(rendered: RenderedFace, region: tuple[int, int, int, int], target: np.ndarray):
-    """The rendered face on a copy of the target region, with its coverage and uv maps in region coordinates."""
-    x0, y0, _, _ = region
-    canvas = target.copy()
-    covered = np.zeros(target.shape[:2], bool)
-    uv = np.zeros(target.shape[:2] + (2,), np.float32)
-    weight = np.zeros(target.shape[:2], np.float32)
-    skin = np.zeros(target.shape[:2], np.float32)
-    rx, ry = rendered.x0 - x0, rendered.y0 - y0
-    h, w = rendered.covered.shape
-    view = (slice(ry, ry + h), slice(rx, rx + w))
-    cv2.copyTo(rendered.rgb, rendered.covered.view(np.uint8), canvas[view])
-    covered[view] = rendered.covered
-    uv[view] = rendered.uv
-    weight[view] = rendered.weight
-    skin[view] = rendered.skin
-    return canvas, covered, uv, weight, skin
-
-
-def face_alpha(rendered: RenderedFace, origin: tuple[int, int], covered: np.ndarray, weight: np.ndarray,
-                face_px: float) -> np.ndarray:
-    """Blend weight: pulled in and feathered at the outline, sharp-ish at the eye and mouth openings.
-
-    Eroding the openings like the outline would widen them and show the target's own lids and lips.
-    """
-    openings = np.zeros(covered.shape, np.uint8)
-    pts = rendered.points - origin
-    cv2.fillPoly(openings, [np.round(pts[ring] * 4).astype(np.int32) for ring in OPENINGS], 1,
-                 lineType=cv2.LINE_AA, shift=2)
-    whole = covered | (openings > 0)
-    outer = feather(whole, erode_px=0.03 * face_px, blur_px=0.05 * face_px)
-    holes = cv2.GaussianBlur(openings.astype(np.float32), (0, 0), max(0.7, 0.006 * face_px))
-    fade = cv2.GaussianBlur(weight, (0, 0), max(1.0, 0.02 * face_px))
-    return outer * (1.0 - holes) * fade
-
-
-def _disk(radius: float) -> np.ndarray:
-    r = max(1, int(round(radius)))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))

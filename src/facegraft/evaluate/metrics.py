@@ -403,7 +403,7 @@ def source_descriptor(sources: Sequence[str | Path]) -> np.ndarray:
     from facegraft.generate.profile import largest_face as source_face
     paths = [Path(p) for p in sources]
     if not paths or any(p.suffix.lower() == ".npz" for p in paths):
-        return load_sources(paths).descriptor  # checks the mix and reads the saved descriptor
+        return load_sources(paths).identity.descriptor  # checks the mix and reads the saved descriptor
     found = []
     for path in paths:
         rgb = read_image(path)

@@ -1,4 +1,5 @@
-"""The source's skin on the target's face: the source identity, the target's expression and pose.
+"""The mesh renderer, the model-free generator: the source's skin on the target's face, with the
+source identity and the target's expression and pose.
 
 Output geometry = target shape + (source identity - target identity) * shape transfer, where the
 transfer fades to zero at the face outline and around the eye and mouth openings: the outline
@@ -14,33 +15,56 @@ import functools
 import cv2
 import numpy as np
 
-from facegraft.analysis import Face, load_face_model, project
-from facegraft.analysis.facemodel import N_MESH
-from facegraft.generate.profile import SourceProfile
+from facegraft.analysis.facemodel import N_MESH, load_face_model, project
 from facegraft.analysis.raster import rasterize, window_of
 from facegraft.analysis.regions import FACE_OVAL, OPENINGS, hair_band, mask_weights, skin_weights
-from facegraft.analysis.texture import oriented_triangles, uv_points
+from facegraft.analysis.texture import oriented_triangles, uv_layout, uv_points
+from facegraft.analysis.types import Face
+from facegraft.generate.base import GeneratedFace, SourceProfile, shift_transform
+from facegraft.generate.mesh_texture import TEXTURE_SIZE, skin_texture
 
 OUTLINE_FALLOFF = 0.35  # IOD over which shape transfer fades in from the face outline
 OPENING_FALLOFF = 0.12  # ... and from the eye and mouth openings
 
 
 @dataclasses.dataclass(frozen=True)
-class RenderedFace:
-    x0: int
-    y0: int
-    rgb: np.ndarray  # (h, w, 3) uint8: the source texture on the output geometry
-    covered: np.ndarray  # (h, w) bool: pixels the face surface covers (openings excluded)
-    points: np.ndarray  # (478, 2) output vertex positions in the frame, pixels
-    uv: np.ndarray  # (h, w, 2) float32 texture coordinates (texels) of each pixel
-    weight: np.ndarray  # (h, w) float32 0..1: how much of the face region to swap (fades at the hairline)
-    skin: np.ndarray  # (h, w) float32 0..1: bare skin (away from brows, eyes, lips and hairline)
-    band: np.ndarray  # (h, w) float32 0..1: where hair may cover the face
+class MeshAppearance:
+    """The mesh renderer's part of a profile: the source's skin in texture space."""
 
-    @property
-    def window(self) -> tuple[int, int, int, int]:
-        h, w = self.covered.shape
-        return self.x0, self.y0, self.x0 + w, self.y0 + h
+    texture: np.ndarray  # (S, S, 3) uint8 RGB in texture space
+    seen: np.ndarray  # (S, S) float32 0..1: how directly the photos showed each texel
+    skin: np.ndarray  # (S, S) float32 0..1: 0 where the photos show hair over the face, not skin
+
+
+@dataclasses.dataclass(frozen=True)
+class MeshRenderer:
+    """Renders the profile's texture on the output geometry, depth-tested, rasterised at most
+    `max_side` pixels across; `shape_transfer` of the source's face shape is used (see output_shape)."""
+
+    shape_transfer: float = 0.7
+    max_side: int = 256
+    name: str = "mesh"
+
+    def prepare(self, photos, faces) -> MeshAppearance:
+        return MeshAppearance(*skin_texture(photos, list(faces), TEXTURE_SIZE))
+
+    def generate(self, profile: SourceProfile, face: Face, frame_hw: tuple[int, int]) -> GeneratedFace | None:
+        return render_face(profile, face, frame_hw, self.shape_transfer, self.max_side)
+
+    def save(self, appearance: MeshAppearance) -> dict[str, np.ndarray]:
+        return {"texture": appearance.texture, "seen": appearance.seen, "skin": appearance.skin}
+
+    def load(self, arrays: dict[str, np.ndarray]) -> MeshAppearance:
+        look = MeshAppearance(texture=arrays["texture"], seen=arrays["seen"], skin=arrays["skin"])
+        size = look.texture.shape[0]
+        if not (look.texture.shape == (size, size, 3) and look.texture.dtype == np.uint8 and size >= 64
+                and look.seen.shape == (size, size) and look.skin.shape == (size, size)):
+            raise ValueError("unexpected texture shapes")
+        uv_layout(size)  # any size the layout supports
+        return look
+
+
+MESH = MeshRenderer()
 
 
 @functools.cache
@@ -63,25 +87,25 @@ def output_shape(target: Face, source_identity: np.ndarray, shape_transfer: floa
 
 
 def render_face(profile: SourceProfile, target: Face, frame_hw: tuple[int, int], shape_transfer: float,
-                max_side: int = 256) -> RenderedFace | None:
+                max_side: int = 256) -> GeneratedFace | None:
     """Render the profile's texture onto the output geometry; None if the face is off-frame."""
-    shape = output_shape(target, profile.identity, shape_transfer)
+    look: MeshAppearance = profile.appearance
+    shape = output_shape(target, profile.identity.shape, shape_transfer)
     pts = project(shape, target.pose)
     window = window_of(pts[:N_MESH, :2], *frame_hw)
     x0, y0, x1, y1 = window
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
-    maps, covered = _surface_maps(pts, window, profile.texture.shape[0], max_side)
+    maps, covered = _surface_maps(pts, window, look.texture.shape[0], max_side)
     uv = np.ascontiguousarray(maps[..., :2])
-    rgb = cv2.remap(profile.texture, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    rgb = cv2.remap(look.texture, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     weight = np.where(covered, maps[..., 2], 0.0).astype(np.float32)
     skin = np.where(covered, maps[..., 3], 0.0).astype(np.float32)
-    band = np.where(covered, maps[..., 4], 0.0).astype(np.float32)
     # Where the source photo shows hair rather than skin, the target's own forehead stays.
-    source_skin = cv2.remap(profile.skin, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    source_skin = cv2.remap(look.skin, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     weight *= source_skin
-    return RenderedFace(x0=x0, y0=y0, rgb=rgb, covered=covered, points=pts[:, :2], uv=uv, weight=weight,
-                        skin=skin, band=band)
+    return GeneratedFace(rgb=rgb, valid=covered, weight=weight, skin=skin, to_frame=shift_transform(x0, y0),
+                         points=pts[:, :2], uv=uv)
 
 
 def _surface_maps(pts: np.ndarray, window: tuple[int, int, int, int], size: int, max_side: int):
@@ -95,6 +119,7 @@ def _surface_maps(pts: np.ndarray, window: tuple[int, int, int, int], size: int,
     k = min(1.0, max_side / max(w, h))
     small = (pts[:, :2] - (x0, y0)) * k
     sw, sh = max(1, round(w * k)), max(1, round(h * k))
+    # The hair band rides along unused: with five channels the maps are resized exactly as before.
     attributes = np.concatenate([uv_points(size), mask_weights()[:, None], skin_weights()[:, None],
                                  hair_band()[:, None]], axis=1).astype(np.float32)
     raster = rasterize(small, pts[:, 2], oriented_triangles(), attributes, (0, 0, sw, sh))

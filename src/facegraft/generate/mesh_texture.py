@@ -1,0 +1,103 @@
+"""The mesh renderer's own part of a profile: the source's skin unwrapped into texture space.
+
+Each photo is unwrapped onto the face model's texture layout; photos in different light are brought
+to the first one's colour, merged by how directly each showed a texel, and what no photo shows is
+completed from the mirrored side (and, failing that, inpainted). Texels of the hair band that look
+like hair rather than skin are marked, so the target's own forehead stays there.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facegraft.analysis.colour import colour_stats, transfer_colour
+from facegraft.analysis.regions import hair_band, skin_weights
+from facegraft.analysis.texture import Unwrapped, mirror_texture, texel_attribute, unwrap, uv_layout
+from facegraft.analysis.types import Face
+
+TEXTURE_SIZE = 512
+# Mirrored texels stand in only where the photos show little: a real view always wins.
+MIRROR_TRUST = 0.35
+
+
+def skin_texture(photos, faces: list[Face], size: int = TEXTURE_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(texture, seen, skin) from (rgb, name) photos and their faces: see the module's docstring."""
+    views = [unwrap(rgb, face, size) for (rgb, _), face in zip(photos, faces)]
+    views = _same_colour(views)
+    texture, seen = _merge(views, size)
+    return texture, seen, skin_map(texture, seen, size)
+
+
+def skin_map(texture: np.ndarray, seen: np.ndarray, size: int) -> np.ndarray:
+    """Texels of the hair band that look like skin (1) or like hair (0), by the face's own skin colour."""
+    layout = uv_layout(size)
+    attrs = texel_attribute(layout, np.stack([skin_weights(), hair_band()], axis=1).astype(np.float64))
+    bare, band = attrs[..., 0] * (seen > 0.2), attrs[..., 1]
+    return non_hair(texture, bare, band)
+
+
+def non_hair(rgb: np.ndarray, bare_skin: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """1 where a pixel is plausibly skin, 0 where, within the hair band, it is far from the skin colour."""
+    if bare_skin.sum() < 100:
+        return np.ones(rgb.shape[:2], np.float32)
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    pick = bare_skin > 0.5
+    mean, std = lab[pick].mean(axis=0), lab[pick].std(axis=0) + (2.0, 1.5, 1.5)
+    # Hair is darker than skin and less saturated; lighting varies L more than a/b, so L gets slack.
+    z = (lab - mean) / std
+    distance = np.sqrt((np.minimum(z[..., 0], 0.0) / 1.5) ** 2 + z[..., 1] ** 2 + z[..., 2] ** 2)
+    by_colour = np.clip((distance - 2.5) / 1.5, 0.0, 1.0)
+    # Hair the colour of skin still gives itself away by its strands: far more fine texture.
+    lightness = lab[..., 0]
+    energy = cv2.GaussianBlur(np.abs(lightness - cv2.GaussianBlur(lightness, (0, 0), 1.5)), (0, 0), 3.0)
+    skin_energy = float(np.median(energy[pick])) + 0.3
+    by_texture = np.clip((energy / skin_energy - 2.0) / 1.5, 0.0, 1.0)
+    hair = np.maximum(by_colour, by_texture) * band
+    hair = cv2.morphologyEx(hair, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    hair = cv2.GaussianBlur(hair, (0, 0), 2.0)
+    return np.clip(1.0 - hair * 1.3, 0.0, 1.0).astype(np.float32)
+
+
+def _same_colour(views: list[Unwrapped]) -> list[Unwrapped]:
+    """Photos taken in different light are brought to the first photo's colour before merging."""
+    if len(views) < 2:
+        return views
+    ref = views[0]
+    ref_stats = colour_stats(ref.texture.clip(0, 255).astype(np.uint8), ref.weight)
+    out = [ref]
+    for view in views[1:]:
+        tex = view.texture.clip(0, 255).astype(np.uint8)
+        moved = transfer_colour(tex, (view.weight > 0).astype(np.float32), colour_stats(tex, view.weight), ref_stats)
+        out.append(Unwrapped(moved.astype(np.float32), view.weight))
+    return out
+
+
+def _merge(views: list[Unwrapped], size: int) -> tuple[np.ndarray, np.ndarray]:
+    total = np.zeros((size, size, 3), np.float64)
+    weight = np.zeros((size, size), np.float64)
+    for view in views:
+        total += view.texture * view.weight[..., None]
+        weight += view.weight
+    direct = weight.copy()
+    for view in views:
+        mirrored_w = mirror_texture(view.weight) * MIRROR_TRUST * np.clip(1.0 - direct / 0.5, 0.0, 1.0)
+        total += mirror_texture(view.texture) * mirrored_w[..., None]
+        weight += mirrored_w
+    texture = np.where(weight[..., None] > 1e-6, total / np.maximum(weight, 1e-6)[..., None], 0.0)
+    # Texels seen only at grazing angles are smeared; neighbours seen properly are a better guess.
+    texture = _fill_holes(texture.clip(0, 255).astype(np.uint8), weight > 0.03)
+    return texture, np.clip(direct, 0.0, 1.0).astype(np.float32)
+
+
+def _fill_holes(texture: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill texels no photo (nor its mirror) showed, so sampling near edges never pulls in black."""
+    hole = (~known).astype(np.uint8)
+    if not hole.any() or not known.any():
+        return texture
+    # Inpaint at a quarter size (fast), then keep every known texel at full resolution.
+    small = cv2.resize(texture, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole, small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    filled = cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, texture.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    return np.where(known[..., None], texture, filled)

@@ -1,0 +1,77 @@
+"""Putting a generated face into the frame: the region it is blended over, its pixels and maps
+placed there, and its blend weight (the outline pulled in and feathered, the openings kept sharp)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facegraft.analysis.regions import OPENINGS
+from facegraft.generate.base import GeneratedFace
+from facegraft.refine.blend import feather
+
+FACE_WIDTH_IOD = 2.2  # a face is about this many inter-ocular distances wide
+
+
+def grow_window(window: tuple[int, int, int, int], margin: float, hw: tuple[int, int]) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = window
+    m = int(round(margin))
+    return max(0, x0 - m), max(0, y0 - m), min(hw[1], x1 + m), min(hw[0], y1 + m)
+
+
+def place_generated(generated: GeneratedFace, region: tuple[int, int, int, int], target: np.ndarray):
+    """The generated face on a copy of the target region, with its validity, texture coordinates
+    (zero without them), weight and skin maps in region coordinates."""
+    x0, y0, _, _ = region
+    shift = generated.shift
+    if shift is None:
+        return _place_warped(generated, region, target)
+    canvas = target.copy()
+    covered = np.zeros(target.shape[:2], bool)
+    uv = np.zeros(target.shape[:2] + (2,), np.float32)
+    weight = np.zeros(target.shape[:2], np.float32)
+    skin = np.zeros(target.shape[:2], np.float32)
+    rx, ry = shift[0] - x0, shift[1] - y0
+    h, w = generated.valid.shape
+    view = (slice(ry, ry + h), slice(rx, rx + w))
+    cv2.copyTo(generated.rgb, generated.valid.view(np.uint8), canvas[view])
+    covered[view] = generated.valid
+    if generated.uv is not None:
+        uv[view] = generated.uv
+    weight[view] = generated.weight
+    skin[view] = generated.skin
+    return canvas, covered, uv, weight, skin
+
+
+def _place_warped(generated: GeneratedFace, region: tuple[int, int, int, int], target: np.ndarray):
+    """The same for a crop under a general affine (an aligned-crop model): warped into the region."""
+    x0, y0, x1, y1 = region
+    m = generated.to_frame.copy()
+    m[:, 2] -= (x0, y0)
+    size = (x1 - x0, y1 - y0)
+
+    def warp(image: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        return cv2.warpAffine(image, m, size, flags=interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    covered = warp(generated.valid.astype(np.float32)) > 0.5
+    canvas = target.copy()
+    cv2.copyTo(warp(generated.rgb), covered.view(np.uint8), canvas)
+    uv = warp(generated.uv) if generated.uv is not None else np.zeros(target.shape[:2] + (2,), np.float32)
+    return canvas, covered, uv, warp(generated.weight) * covered, warp(generated.skin) * covered
+
+
+def face_alpha(generated: GeneratedFace, origin: tuple[int, int], covered: np.ndarray, weight: np.ndarray,
+               face_px: float) -> np.ndarray:
+    """Blend weight: pulled in and feathered at the outline, sharp-ish at the eye and mouth openings.
+
+    Eroding the openings like the outline would widen them and show the target's own lids and lips.
+    """
+    openings = np.zeros(covered.shape, np.uint8)
+    pts = generated.points - origin
+    cv2.fillPoly(openings, [np.round(pts[ring] * 4).astype(np.int32) for ring in OPENINGS], 1,
+                 lineType=cv2.LINE_AA, shift=2)
+    whole = covered | (openings > 0)
+    outer = feather(whole, erode_px=0.03 * face_px, blur_px=0.05 * face_px)
+    holes = cv2.GaussianBlur(openings.astype(np.float32), (0, 0), max(0.7, 0.006 * face_px))
+    fade = cv2.GaussianBlur(weight, (0, 0), max(1.0, 0.02 * face_px))
+    return outer * (1.0 - holes) * fade
