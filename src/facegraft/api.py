@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import queue
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -21,6 +19,7 @@ from facegraft.errors import FacegraftError
 from facegraft.generate.profile import SourceProfile, load_sources, profile_from_files, save_profile
 from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image, write_image
 from facegraft.io.image import image_format
+from facegraft.pipeline import run_in_order
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
@@ -174,7 +173,7 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
             bar.update(1)
             report(frames, info.frame_count)
 
-        run_pipelined(iter(reader), process, sink, threads=settings.video.workers > 1)
+        run_in_order(iter(reader), process, sink, threads=settings.video.workers > 1)
     return (frames, swapped, faces_swapped), tuple(previews)
 
 
@@ -216,68 +215,3 @@ def _write_previews(preview_dir, debug_dir, index: int, before: np.ndarray, afte
         view = np.stack([occlusion, mask, mask], axis=-1) * 255
         written.append(write_image(Path(debug_dir) / f"mask{index:06d}.png", view.astype(np.uint8)))
     return tuple(written)
-
-
-_DONE = object()
-
-
-def run_pipelined(items: Iterator, process: Callable, sink: Callable, threads: bool = True, depth: int = 4) -> None:
-    """items -> process -> sink, in order. With threads, reading runs ahead of and writing behind
-    the processing, each on its own thread (decoding, encoding, MediaPipe, OpenCV and numpy
-    release the GIL), so two cores overlap them. An error anywhere stops all three and is raised here."""
-    if not threads:
-        for item in items:
-            sink(process(item))
-        return
-    inbox: queue.Queue = queue.Queue(depth)
-    outbox: queue.Queue = queue.Queue(depth)
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def put(q: queue.Queue, value) -> bool:
-        while not stop.is_set():
-            with contextlib.suppress(queue.Full):
-                q.put(value, timeout=0.1)
-                return True
-        return False
-
-    def get(q: queue.Queue):
-        while not stop.is_set():
-            with contextlib.suppress(queue.Empty):
-                return q.get(timeout=0.1)
-        return _DONE
-
-    def guarded(work: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                work()
-            except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
-                errors.append(exc)
-                stop.set()
-        return run
-
-    def read() -> None:
-        for item in items:
-            if not put(inbox, item):
-                return
-        put(inbox, _DONE)
-
-    def write() -> None:
-        while (item := get(outbox)) is not _DONE:
-            sink(item)
-
-    workers = [threading.Thread(target=guarded(read), daemon=True), threading.Thread(target=guarded(write), daemon=True)]
-    for worker in workers:
-        worker.start()
-    try:
-        while (item := get(inbox)) is not _DONE:
-            if not put(outbox, process(item)):
-                break
-        put(outbox, _DONE)
-        workers[1].join()
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join(timeout=10)
-    if errors:
-        raise errors[0]

@@ -32,6 +32,7 @@ from facegraft.blas import one_blas_thread
 from facegraft.errors import FacegraftError, first_line
 from facegraft.generate.profile import SourceProfile
 from facegraft.io import MediaKind, probe
+from facegraft.pipeline import NewestFrameRunner
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.select import FaceSelector
 from facegraft.swapper import FaceSwapper
@@ -173,64 +174,6 @@ class _Capture:
 # --- plumbing --------------------------------------------------------------------------------------
 
 
-class _Closed(Exception):
-    """The live swap was stopped: every waiting thread gives up."""
-
-
-_END = object()  # end of the source: passed down the pipeline so every stage finishes in order
-
-
-class _Mailbox:
-    """Holds at most one item between two threads."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item: object = None
-        self._full = False
-        self._closed = False
-
-    def put(self, item: object) -> None:
-        """Wait until the box is empty, then fill it."""
-        with self._cond:
-            self._wait_while(lambda: self._full)
-            self._fill(item)
-
-    def replace(self, item: object) -> bool:
-        """Fill the box at once; True when an unread item was thrown away to make room."""
-        with self._cond:
-            if self._closed:
-                raise _Closed
-            thrown = self._full
-            self._fill(item)
-            return thrown
-
-    def take(self) -> object:
-        with self._cond:
-            self._wait_while(lambda: not self._full)
-            item, self._item, self._full = self._item, None, False
-            self._cond.notify_all()
-            return item
-
-    def wait_empty(self) -> None:
-        with self._cond:
-            self._wait_while(lambda: self._full)
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def _fill(self, item: object) -> None:
-        self._item, self._full = item, True
-        self._cond.notify_all()
-
-    def _wait_while(self, busy: Callable[[], bool]) -> None:
-        while busy() and not self._closed:
-            self._cond.wait()
-        if self._closed:
-            raise _Closed
-
-
 class _RollingRate:
     """Frames per second over the last FPS_WINDOW frames."""
 
@@ -264,9 +207,8 @@ class LiveSwap:
         self._marker.check()
         self._capture = _Capture(config)
         self._stop = threading.Event()
-        self._boxes = [_Mailbox() for _ in range(4)]  # capture -> analyse -> swap -> mark -> caller
-        self._threads: list[threading.Thread] = []
-        self._errors: list[BaseException] = []
+        # capture -> analyse -> swap -> mark -> caller
+        self._runner = NewestFrameRunner((self._analyse, self._swap, self._mark))
         self._dropped = 0
         self._blas = None  # one BLAS thread while frames run (see facegraft.blas)
         self._stopping = threading.Lock()
@@ -301,60 +243,22 @@ class LiveSwap:
                          fps=self._rate.tick(ready), dropped=self._dropped)
 
     def __iter__(self) -> Iterator[LiveFrame]:
-        if self._threads:
+        if self._runner.threads:
             raise FacegraftError("a live swap can be iterated only once; start a new LiveSwap")
         if self._stop.is_set():
             return
-        self._start()
-        try:
-            while (item := self._boxes[-1].take()) is not _END:
-                yield item
-        except _Closed:
-            pass
-        finally:
-            self.stop()
-        if self._errors:
-            raise self._errors[0]
-
-    def _start(self) -> None:
         self._blas = one_blas_thread()
         feeder = self._play_camera if self._capture.camera is not None else self._play_file
-        stages = (self._analyse, self._swap, self._mark)
-        targets = [(feeder, ())] + [(self._stage, (work, self._boxes[i], self._boxes[i + 1]))
-                                    for i, work in enumerate(stages)]
-        self._threads = [threading.Thread(target=self._guarded, args=t, daemon=True, name="facegraft-live")
-                         for t in targets]
-        for thread in self._threads:
-            thread.start()
-
-    def _guarded(self, work: Callable, args: tuple) -> None:
+        self._runner.start(feeder, self._capture.release, name="facegraft-live")
         try:
-            work(*args)
-        except _Closed:
-            pass
-        except BaseException as exc:  # noqa: BLE001 - raised again on the iterating thread
-            self._errors.append(exc)
-            self._close_boxes()
+            yield from self._runner.results()
         finally:
-            if work in (self._play_camera, self._play_file):
-                self._capture.release()  # released by the thread that reads it, never under a read
-
-    def _stage(self, work: Callable, inbox: _Mailbox, outbox: _Mailbox) -> None:
-        while True:
-            # Take the newest input only once the next stage can accept the result: a frame picked
-            # earlier would only wait, and the capture would have a newer one by then.
-            outbox.wait_empty()
-            item = inbox.take()
-            if item is _END:
-                outbox.put(_END)
-                return
-            outbox.put(work(item))
+            self.stop()
+        if self._runner.errors:
+            raise self._runner.errors[0]
 
     def _publish(self, frame: _Captured) -> None:
-        if self.config.realtime or self._capture.camera is not None:
-            self._dropped += self._boxes[0].replace(frame)
-        else:
-            self._boxes[0].put(frame)
+        self._dropped += self._runner.publish(frame, newest=self.config.realtime or self._capture.camera is not None)
 
     def _play_camera(self) -> None:
         started = time.perf_counter()
@@ -388,7 +292,7 @@ class LiveSwap:
                 break
             self._publish(_Captured(index, rgb, index * period, time.perf_counter()))
             index += 1
-        self._boxes[0].put(_END)
+        self._runner.finish()
 
     def _next_or_rewind(self, read: Callable):
         got = read()
@@ -402,29 +306,22 @@ class LiveSwap:
     def stop(self) -> None:
         """End the iteration soon and release the camera or file; safe from any thread, repeatable."""
         self._stop.set()
-        self._close_boxes()
+        self._runner.close()
         with self._stopping:  # the iterating thread and another one may both be stopping
-            current = threading.current_thread()
-            for thread in self._threads:
-                if thread is not current:
-                    thread.join(JOIN_SECONDS)
+            self._runner.join(JOIN_SECONDS)
             self._release()
 
     def _release(self) -> None:
         if self._released:
             return
         self._released = True
-        if not self._threads:
+        if not self._runner.threads:
             self._capture.release()  # never started: no capture thread to do it
-        if not any(t.is_alive() for t in self._threads[1:]):
+        if not self._runner.stages_alive():
             with contextlib.suppress(Exception):  # a stage still stuck in a frame keeps its models
                 self._tracker.close()
         if self._blas is not None:
             self._blas.restore_original_limits()
-
-    def _close_boxes(self) -> None:
-        for box in self._boxes:
-            box.close()
 
     def __enter__(self) -> "LiveSwap":
         return self
