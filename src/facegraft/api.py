@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from facegraft.analysis import Face, FaceTracker, analyze_image
-from facegraft.capture import VIDEO_SUFFIXES
 from facegraft.config import AnalysisConfig, ProvenanceConfig, SwapConfig, VideoConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import SourceProfile, load_sources, profile_from_files, save_profile
-from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image, write_image
+from facegraft.io import MediaKind, probe, read_image, write_image
 from facegraft.io.image import image_format
+from facegraft.io.run import Progress, VideoRun, check_video_suffix
 from facegraft.pipeline import run_in_order
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
 
 PREVIEW_FRAMES = 5
-
-# Called with (frames done, frames total) as a run goes; total is 0 when unknown. An exception it
-# raises aborts the run (the partial output is removed), which is how callers cancel.
-Progress = Callable[[int, int], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,8 +115,8 @@ def _plan(sources, reference, mapping, selection: SelectionConfig):
 def _check_output_type(output: Path, kind: MediaKind) -> None:
     if kind is MediaKind.IMAGE:
         image_format(output)
-    elif output.suffix.lower() not in VIDEO_SUFFIXES:
-        raise FacegraftError(f"{output}: a video output must end in one of {', '.join(VIDEO_SUFFIXES)}")
+    else:
+        check_video_suffix(output)
 
 
 def _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs):
@@ -139,22 +134,17 @@ def _swap_image(target, output, profiles, selector, settings, marker, preview_di
 def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, progress,
                 report: Progress):
     swapper = FaceSwapper(profiles, settings.swap, video=True)
-    stamp = marker.stamp.metadata()
-    meta = {"comment": stamp["Description"], "description": f"AI-generated. Consent: {stamp['Consent']}",
-            "encoder": stamp["Software"]}
     previews: list[Path] = []
     frames = swapped = faces_swapped = 0
-    with contextlib.ExitStack() as stack:
-        reader = stack.enter_context(VideoReader(target))
+    with VideoRun(inputs, report) as run:
+        reader = run.read(target)
         info = reader.info
         preview_at = set(np.linspace(0, max(info.frame_count - 1, 0), PREVIEW_FRAMES).round().astype(int).tolist())
-        tracker = stack.enter_context(FaceTracker(settings.analysis))
-        tmp = stack.enter_context(atomic_output(output, inputs))
-        writer = stack.enter_context(VideoWriter(tmp, info.width, info.height, info.fps, codec=settings.video.encoder,
-                                                 crf=settings.video.quality, preset=settings.video.speed,
-                                                 audio_from=target if info.has_audio else None, metadata=meta))
-        bar = stack.enter_context(tqdm(total=info.frame_count or None, unit="frame", file=sys.stderr,
-                                       disable=not progress, desc="swap", leave=False, dynamic_ncols=True))
+        tracker = run.hold(FaceTracker(settings.analysis))
+        writer = run.write_video(output, info.width, info.height, info.fps, settings.video, marker.stamp.container_metadata(),
+                                 audio_from=target if info.has_audio else None)
+        bar = run.hold(tqdm(total=info.frame_count or None, unit="frame", file=sys.stderr,
+                            disable=not progress, desc="swap", leave=False, dynamic_ncols=True))
 
         def process(frame):
             faces = tracker.update(frame.rgb, frame.time)
@@ -171,7 +161,7 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
             if frame.index in preview_at:
                 previews.extend(_write_previews(preview_dir, debug_dir, frame.index, frame.rgb, out, results))
             bar.update(1)
-            report(frames, info.frame_count)
+            run.report(frames, info.frame_count)
 
         run_in_order(iter(reader), process, sink, threads=settings.video.workers > 1)
     return (frames, swapped, faces_swapped), tuple(previews)

@@ -9,7 +9,6 @@ mouth interior, brought to the portrait's brightness.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import fractions
 import functools
@@ -22,7 +21,6 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from facegraft.capture import VIDEO_SUFFIXES
 from facegraft.analysis import Face, FaceTracker, analyze_image, load_face_model, project
 from facegraft.analysis.geometry import euler_from_matrix, matrix_from_euler
 from facegraft.analysis.types import Pose
@@ -33,7 +31,8 @@ from facegraft.analysis.regions import INNER_LIPS, LEFT_EYE, RIGHT_EYE
 from facegraft.generate.base import GeneratedFace
 from facegraft.generate.mesh import MeshRenderer
 from facegraft.generate.warp import Portrait, head_maps, prepare_portrait, warp_portrait
-from facegraft.io import MediaKind, VideoReader, VideoWriter, atomic_output, probe, read_image
+from facegraft.io import MediaKind, VideoReader, probe, read_image
+from facegraft.io.run import VideoRun, VIDEO_SUFFIXES
 from facegraft.io.motion import read_motion
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.refine.blend import multiband_blend
@@ -279,20 +278,17 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
     frames = _driver_images(driver, len(states)) if not _is_motion_file(driver) else None
     h, w = portrait_rgb.shape[:2]
     meta = marker.stamp.metadata()
-    with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(atomic_output(output, (source, driver)))
-        writer = stack.enter_context(VideoWriter(tmp, w, h, fps, codec=settings.video.encoder, crf=settings.video.quality,
-                                                 preset=settings.video.speed, audio_from=audio,
-                                                 metadata={"comment": meta["Description"], "encoder": meta["Software"]}))
-        bar = stack.enter_context(tqdm(total=len(states), unit="frame", file=sys.stderr, disable=not progress,
-                                       desc="reenact", leave=False))
+    with VideoRun((source, driver), on_progress) as run:
+        writer = run.write_video(output, w, h, fps, settings.video, {"comment": meta["Description"],
+                                                                     "encoder": meta["Software"]}, audio_from=audio)
+        bar = run.hold(tqdm(total=len(states), unit="frame", file=sys.stderr, disable=not progress,
+                            desc="reenact", leave=False))
         analysed = 0 if _is_motion_file(driver) else len(states)  # steps already reported
         for rendered, state in enumerate(states, 1):
             driver_rgb = next(frames) if frames is not None else None
             writer.write(marker.mark(engine.frame(state, driver_rgb)), state.time)
             bar.update(1)
-            if on_progress is not None:
-                on_progress(analysed + rendered, analysed + len(states))
+            run.report(analysed + rendered, analysed + len(states))
     found = sum(s.offsets is not None for s in states)
     return ReenactSummary(output, len(states), found, neutral, time.perf_counter() - started)
 

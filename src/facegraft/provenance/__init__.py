@@ -60,6 +60,13 @@ class Stamp:
                 "facegraft-run": self.payload.run_text}
 
 
+    def container_metadata(self) -> dict[str, str]:
+        """The metadata a video container carries: its comment, description and encoder tags."""
+        stamp = self.metadata()
+        return {"comment": stamp["Description"], "description": f"AI-generated. Consent: {stamp['Consent']}",
+                "encoder": stamp["Software"]}
+
+
 class FrameMarker:
     """Applies the visible label and the invisible watermark to output frames."""
 
