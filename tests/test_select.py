@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from facegraft import FacegraftError, analyze, analyze_image, samples
-from facegraft.analysis import FaceTracker, embedding
+from facegraft import models
+from facegraft.analysis import FaceTracker
 from facegraft.analysis.embedding import SAME_PERSON, descriptor_distance, face_descriptor
 from facegraft.io import VideoReader, read_image
 from facegraft import select
@@ -106,9 +107,9 @@ def test_different_people_are_far_apart():
 
 
 def test_missing_model_is_a_one_line_error(monkeypatch):
-    monkeypatch.setattr(embedding.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FacegraftError, match=r"face_recognition_models==0\.3\.0"):
-        embedding.model_path()
+        models.Models().identity_network()
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -241,9 +242,9 @@ def counting(monkeypatch, descriptor=None) -> list[int]:
     """Record the track of every descriptor computed; fake the result if given one."""
     calls: list[int] = []
 
-    def fake(rgb, face, jitter=0):
+    def fake(rgb, face, jitter=0, models=None):
         calls.append(face.track)
-        return descriptor if descriptor is not None else face_descriptor(rgb, face, jitter)
+        return descriptor if descriptor is not None else face_descriptor(rgb, face, jitter, models)
 
     monkeypatch.setattr(select, "face_descriptor", fake)
     return calls

@@ -411,7 +411,7 @@ def test_people_mapped_to_one_source_share_its_profile(two_faces, monkeypatch):
     tmp, path, canvas = two_faces
     built = []
     original = facegraft.api.load_sources
-    monkeypatch.setattr(facegraft.api, "load_sources", lambda srcs: built.append(srcs) or original(srcs))
+    monkeypatch.setattr(facegraft.api, "load_sources", lambda srcs, models=None: built.append(srcs) or original(srcs, models))
     source = [samples.path("astronaut.png")]
     summary = swap([], path, tmp / "both.png", FAST, mapping=[(samples.path("single_face.jpg"), source),
                                                                (samples.path("15-f13-anc-ph.jpg"), source)])

@@ -18,6 +18,7 @@ from facegraft.generate.profile import SourceProfile, load_sources, profile_from
 from facegraft.io import MediaKind, probe, read_image, write_image
 from facegraft.io.image import image_format
 from facegraft.io.run import Progress, VideoRun, check_video_suffix
+from facegraft.models import Models
 from facegraft.pipeline import run_in_order
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
@@ -72,8 +73,9 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
     kind = probe(target)
     _check_output_type(output, kind)
     inputs = (target, *(Path(s) for s in sources))
-    profiles, references, selection = _plan(sources, reference, mapping, settings.selection)
-    selector = FaceSelector(selection, references)
+    models = Models()  # loaded once for the whole run
+    profiles, references, selection = _plan(sources, reference, mapping, settings.selection, models)
+    selector = FaceSelector(selection, references, models)
     dirs = tuple(Path(d) for d in (preview_dir, debug_dir) if d is not None)
     for directory in dirs:
         directory.mkdir(parents=True, exist_ok=True)
@@ -84,28 +86,28 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
     if kind is MediaKind.IMAGE:
         report(0, 1)
         counts, previews = _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
-                                       inputs)
+                                       inputs, models)
         report(1, 1)
     else:
         counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
-                                       inputs, progress, report)
+                                       inputs, progress, report, models)
     return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
 
 
-def _plan(sources, reference, mapping, selection: SelectionConfig):
+def _plan(sources, reference, mapping, selection: SelectionConfig, models: Models):
     if mapping:
         profiles, images, built = [], [], {}
         for index, (ref, srcs) in enumerate(mapping):
             key = tuple(str(Path(s).resolve()) for s in srcs)
             if key not in built:  # several target people may get the same source: analyse it once
-                built[key] = load_sources(srcs)
+                built[key] = load_sources(srcs, models)
             profiles.append(built[key])
             images.append((read_image(Path(ref)), index))
-        refs = references_from_images(images, names=[str(r) for r, _ in mapping])
+        refs = references_from_images(images, names=[str(r) for r, _ in mapping], models=models)
         return profiles, refs, dataclasses.replace(selection, mode="reference")
-    profiles = [load_sources(sources)]
+    profiles = [load_sources(sources, models)]
     if reference is not None:
-        refs = references_from_images([(read_image(Path(reference)), 0)], names=[str(reference)])
+        refs = references_from_images([(read_image(Path(reference)), 0)], names=[str(reference)], models=models)
         return profiles, refs, dataclasses.replace(selection, mode="reference")
     if selection.mode == "reference":
         raise FacegraftError("--faces reference needs --reference IMAGE (or --map REF=SOURCE)")
@@ -119,9 +121,9 @@ def _check_output_type(output: Path, kind: MediaKind) -> None:
         check_video_suffix(output)
 
 
-def _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs):
+def _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, models):
     rgb = read_image(target)
-    faces = analyze_image(rgb, settings.analysis)
+    faces = analyze_image(rgb, settings.analysis, models)
     chosen = selector.choose(rgb, faces)
     swapper = FaceSwapper(profiles, settings.swap, video=False)
     out, results = swapper.swap_frame(rgb, chosen)
@@ -132,7 +134,7 @@ def _swap_image(target, output, profiles, selector, settings, marker, preview_di
 
 
 def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, progress,
-                report: Progress):
+                report: Progress, models: Models):
     swapper = FaceSwapper(profiles, settings.swap, video=True)
     previews: list[Path] = []
     frames = swapped = faces_swapped = 0
@@ -140,7 +142,7 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
         reader = run.read(target)
         info = reader.info
         preview_at = set(np.linspace(0, max(info.frame_count - 1, 0), PREVIEW_FRAMES).round().astype(int).tolist())
-        tracker = run.hold(FaceTracker(settings.analysis))
+        tracker = run.hold(FaceTracker(settings.analysis, models))
         writer = run.write_video(output, info.width, info.height, info.fps, settings.video, marker.stamp.container_metadata(),
                                  audio_from=target if info.has_audio else None)
         bar = run.hold(tqdm(total=info.frame_count or None, unit="frame", file=sys.stderr,

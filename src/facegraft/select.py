@@ -16,6 +16,7 @@ import numpy as np
 from facegraft.analysis import Face, analyze_image
 from facegraft.analysis.embedding import SAME_PERSON, descriptor_distance, face_descriptor
 from facegraft.errors import FacegraftError
+from facegraft.models import Models
 
 MODES = ("one", "all", "reference")
 ORDERS = ("largest", "left-right")
@@ -78,11 +79,13 @@ class _TrackIdentity:
 class FaceSelector:
     """Call `choose` once per frame, in frame order, with that frame's faces."""
 
-    def __init__(self, config: SelectionConfig = SelectionConfig(), references: Sequence[Reference] = ()):
+    def __init__(self, config: SelectionConfig = SelectionConfig(), references: Sequence[Reference] = (),
+                 models: Models | None = None):
         if config.mode == "reference" and not references:
             raise ValueError("selection mode 'reference' needs at least one reference")
         self.config = config
         self.references = tuple(references)
+        self._models = models or Models()
         self._frame = -1
         self._chosen_track: int | None = None
         self._tracks: dict[int, _TrackIdentity] = {}
@@ -129,7 +132,7 @@ class FaceSelector:
         state = self._tracks.get(face.track)
         if state is None:
             # A first look even at a turned face: better a rough answer now than none.
-            state = _TrackIdentity(face_descriptor(rgb, face), int(frontal), 0, 0, self._frame, None)
+            state = _TrackIdentity(face_descriptor(rgb, face, models=self._models), int(frontal), 0, 0, self._frame, None)
             state.source = self._match(state.descriptor)
             self._tracks[face.track] = state
             return state
@@ -137,7 +140,7 @@ class FaceSelector:
         state.last_seen = self._frame
         due = state.frontal_looks == 0 or state.age - state.looked_at >= self.config.recheck_frames
         if due and frontal:
-            self._look_again(state, face_descriptor(rgb, face))
+            self._look_again(state, face_descriptor(rgb, face, models=self._models))
         return state
 
     def _look_again(self, state: _TrackIdentity, descriptor: np.ndarray) -> None:
@@ -166,18 +169,19 @@ def sort_faces(faces: Sequence[Face], order: str) -> list[Face]:
     return sorted(faces, key=lambda f: -_area(f.box))
 
 
-def references_from_images(images: Sequence[tuple[np.ndarray, int]],
-                           names: Sequence[str] | None = None) -> list[Reference]:
+def references_from_images(images: Sequence[tuple[np.ndarray, int]], names: Sequence[str] | None = None,
+                           models: Models | None = None) -> list[Reference]:
     """One reference per (rgb, source index) image, from its largest face."""
     if names is not None and len(names) != len(images):
         raise ValueError(f"{len(names)} names given for {len(images)} reference images")
     references = []
+    models = models or Models()
     for index, (rgb, source) in enumerate(images):
-        faces = analyze_image(rgb)  # largest first
+        faces = analyze_image(rgb, models=models)  # largest first
         if not faces:
             name = names[index] if names is not None else f"#{index + 1}"
             raise FacegraftError(f"no face found in reference image {name}")
-        references.append(Reference(face_descriptor(rgb, faces[0]), source))
+        references.append(Reference(face_descriptor(rgb, faces[0], models=models), source))
     return references
 
 

@@ -13,6 +13,7 @@ from facegraft.analysis.landmarker import FaceDetector, MeshLandmarker, box_iou,
 from facegraft.analysis.tracking import DUPLICATE_IOU, FaceTracker, build_face, landmark_box
 from facegraft.analysis.types import Expression, Face, Pose
 from facegraft.config import AnalysisConfig
+from facegraft.models import Models
 from facegraft.io import MediaKind, VideoFrame, VideoReader, probe, read_image
 
 __all__ = ["AnalyzedFrame", "Expression", "Face", "FaceModel", "FaceTracker", "Pose", "analyze",
@@ -25,11 +26,12 @@ class AnalyzedFrame:
     faces: tuple[Face, ...]
 
 
-def analyze_image(image: np.ndarray | str | Path, config: AnalysisConfig = AnalysisConfig()) -> list[Face]:
+def analyze_image(image: np.ndarray | str | Path, config: AnalysisConfig = AnalysisConfig(),
+                  models: Models | None = None) -> list[Face]:
     """Every face in a still image, largest first (track ids 0, 1, ...); no smoothing."""
     rgb = checked_rgb(image if isinstance(image, np.ndarray) else read_image(Path(image)))
     model = load_face_model()
-    found = _find_faces(rgb, config)
+    found = _find_faces(rgb, config, models or Models())
     found.sort(key=lambda item: -_area(landmark_box(item[0])))
     faces = []
     for index, (points, score) in enumerate(found):
@@ -38,9 +40,9 @@ def analyze_image(image: np.ndarray | str | Path, config: AnalysisConfig = Analy
     return faces
 
 
-def _find_faces(rgb: np.ndarray, config: AnalysisConfig) -> list[tuple[np.ndarray, float]]:
-    detector = FaceDetector(config.detection_threshold)
-    mesh = MeshLandmarker(video=False, min_confidence=config.min_confidence)
+def _find_faces(rgb: np.ndarray, config: AnalysisConfig, models: Models) -> list[tuple[np.ndarray, float]]:
+    detector = FaceDetector(config.detection_threshold, models)
+    mesh = MeshLandmarker(video=False, min_confidence=config.min_confidence, models=models)
     found: list[tuple[np.ndarray, float]] = []
     try:
         for det in detector.detect(rgb, tile_grid(*rgb.shape[:2])):

@@ -7,48 +7,26 @@ predictor are never run.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-from pathlib import Path
-
 import dlib
 import numpy as np
 
 from facegraft.analysis.types import Face
-from facegraft.errors import FacegraftError
+from facegraft.models import Models
 
 # dlib's published operating point: at 0.6 the model is 99.38% accurate on LFW.
 SAME_PERSON = 0.6
-_MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
-_INSTALL_HINT = "install face_recognition_models==0.3.0"
 
 
-def model_path() -> Path:
-    # find_spec instead of import: the package's __init__ imports pkg_resources, which warns.
-    spec = importlib.util.find_spec("face_recognition_models")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    if locations:
-        candidate = Path(locations[0]) / "models" / _MODEL_FILE
-        if candidate.is_file():
-            return candidate
-    raise FacegraftError(f"face identity model {_MODEL_FILE} not found: {_INSTALL_HINT}")
-
-
-@functools.cache
-def _model() -> dlib.face_recognition_model_v1:
-    # Loading the 22 MB network takes a noticeable moment; one instance serves every call.
-    return dlib.face_recognition_model_v1(str(model_path()))
-
-
-def face_descriptor(rgb: np.ndarray, face: Face, jitter: int = 0) -> np.ndarray:
+def face_descriptor(rgb: np.ndarray, face: Face, jitter: int = 0, models: Models | None = None) -> np.ndarray:
     """The (128,) float32 identity descriptor of `face` in the RGB uint8 image `rgb`.
 
     `jitter` > 1 averages over that many randomly shifted, scaled and mirrored crops: about
     `jitter` times slower, only a little steadier (0.27 instead of 0.30 between two frames of one
     person), and random: two calls differ by about 0.1. 0 and 1 both mean one plain crop.
+    Callers that describe many faces pass one `models`, so the network is loaded once.
     """
     image = np.ascontiguousarray(rgb, dtype=np.uint8)
-    descriptor = _model().compute_face_descriptor(image, _shape(face), int(jitter))
+    descriptor = (models or Models()).identity_network().compute_face_descriptor(image, _shape(face), int(jitter))
     return np.asarray(descriptor, dtype=np.float32)
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from importlib import resources
 
 import numpy as np
 
 from facegraft.analysis.geometry import euler_from_matrix, image_to_viewer, similarity_fit, viewer_to_image
 from facegraft.analysis.types import Expression, Pose
+from facegraft.models import FACE_SHAPE_MODEL, model_file
 
 N_MESH = 468
 RIGHT_IRIS, LEFT_IRIS = 468, 473
@@ -43,7 +43,8 @@ class FaceModel:
 
 @functools.cache
 def load_face_model() -> FaceModel:
-    with resources.files("facegraft.analysis").joinpath("data/face_model.npz").open("rb") as fh:
+    # Immutable data, so one cached copy serves the process (unlike the models, which Models loads).
+    with open(model_file(FACE_SHAPE_MODEL), "rb") as fh:
         data = np.load(fh)
         return FaceModel(
             template=data["template"].astype(np.float64), rigid=data["rigid"], mirror=data["mirror"],

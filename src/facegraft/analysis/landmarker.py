@@ -1,6 +1,6 @@
 """Face detection and dense landmarks from the MediaPipe models that ship inside the mediapipe wheel.
 
-This is the only module that talks to MediaPipe, so another model could stand in for it by
+This is the only module that runs MediaPipe's face models (facegraft.models loads them), so another model could stand in for it by
 returning the same values. The mesh model runs on a square crop around each face, not on
 the whole frame: its own detector only finds faces that fill a good part of the image, so
 small faces in wide shots and group photos would otherwise be missed.
@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 
 import cv2
 import numpy as np
 
 from facegraft.errors import FacegraftError
-
-os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging off the user's terminal
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from facegraft.models import Models, native_stderr_silenced
 
 N_LANDMARKS = 478
 CROP_SIZE = 256
@@ -40,24 +37,6 @@ class Detection:
     score: float
 
 
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """MediaPipe's C++ side prints start-up warnings straight to fd 2; keep them off the terminal."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def checked_rgb(rgb: np.ndarray) -> np.ndarray:
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         shape = getattr(rgb, "shape", None)
@@ -70,13 +49,10 @@ def checked_rgb(rgb: np.ndarray) -> np.ndarray:
 class FaceDetector:
     """Both MediaPipe face detectors: short range (close, turned faces) and full range (small faces)."""
 
-    def __init__(self, min_confidence: float = 0.5):
-        import mediapipe as mp  # imported here: it takes a second to load
+    def __init__(self, min_confidence: float = 0.5, models: Models | None = None):
         # MediaPipe applies its own threshold before the score it reports; filter on the score too.
         self._threshold = min_confidence
-        with native_stderr_silenced():
-            self._models = [mp.solutions.face_detection.FaceDetection(model_selection=m, min_detection_confidence=min_confidence)
-                            for m in (0, 1)]
+        self._models = (models or Models()).face_detectors(min_confidence)
 
     def detect(self, rgb: np.ndarray, tiles: list[np.ndarray] | tuple = ()) -> list[Detection]:
         """Faces in the whole frame, plus in each of `tiles` (x0, y0, x1, y1) for faces too small
@@ -139,12 +115,8 @@ class MeshLandmarker:
     frame's landmarks instead of re-detecting it, which is both faster and steadier.
     """
 
-    def __init__(self, video: bool = False, min_confidence: float = 0.5):
-        import mediapipe as mp
-        with native_stderr_silenced():
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=not video, max_num_faces=1, refine_landmarks=True,
-                min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+    def __init__(self, video: bool = False, min_confidence: float = 0.5, models: Models | None = None):
+        self._mesh = (models or Models()).face_mesh(video, min_confidence)
         self._video = video
         self._window: np.ndarray | None = None  # (cx, cy, side) of the current crop
         self._window_before: np.ndarray | None = None

@@ -12,6 +12,7 @@ from facegraft.analysis.landmarker import Detection, FaceDetector, MeshLandmarke
 from facegraft.analysis.smoothing import OneEuroFilter
 from facegraft.analysis.types import Face, Pose
 from facegraft.config import AnalysisConfig, SmoothingConfig
+from facegraft.models import Models
 
 # Two meshes overlapping this much are the same face found twice.
 DUPLICATE_IOU = 0.5
@@ -88,10 +89,11 @@ class FaceTracker:
     (a running, frontal-weighted mean of its shapes), so it settles and then changes little.
     """
 
-    def __init__(self, config: AnalysisConfig = AnalysisConfig()):
+    def __init__(self, config: AnalysisConfig = AnalysisConfig(), models: Models | None = None):
         self.config = config
+        self._models = models or Models()
         self._model = load_face_model()
-        self._detector = FaceDetector(config.detection_threshold)
+        self._detector = FaceDetector(config.detection_threshold, self._models)
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._frame = -1
@@ -169,7 +171,7 @@ class FaceTracker:
 
     def _new_track(self, det: Detection) -> _Track:
         cfg = self.config.smoothing
-        return _Track(id=self._next_id, mesh=MeshLandmarker(video=True, min_confidence=self.config.min_confidence),
+        return _Track(id=self._next_id, mesh=MeshLandmarker(video=True, min_confidence=self.config.min_confidence, models=self._models),
                       box=det.box, last_frame=-1, score=det.score,
                       smoother=_PoseShapeFilter(cfg) if cfg.enabled else None,
                       shape_sum=np.zeros_like(self._model.template))

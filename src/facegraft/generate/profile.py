@@ -21,42 +21,46 @@ from facegraft.errors import FacegraftError
 from facegraft.generate.base import Generator, Identity, SourceProfile
 from facegraft.generate.mesh import MESH
 from facegraft.io import atomic_output, read_image
+from facegraft.models import Models
 
 PROFILE_VERSION = 1
 # The generators a profile may name; a learned generator adds itself here.
 GENERATORS: dict[str, Generator] = {MESH.name: MESH}
 
 
-def largest_face(rgb: np.ndarray, name: str) -> Face:
-    faces = analyze_image(rgb)
+def largest_face(rgb: np.ndarray, name: str, models: Models | None = None) -> Face:
+    faces = analyze_image(rgb, models=models)
     if not faces:
         raise FacegraftError(f"{name}: no face found in the source photo")
     return faces[0]
 
 
-def build_profile(photos: Sequence[tuple[np.ndarray, str]], generator: Generator = MESH) -> SourceProfile:
+def build_profile(photos: Sequence[tuple[np.ndarray, str]], generator: Generator = MESH,
+                  models: Models | None = None) -> SourceProfile:
     """A profile from one or more (rgb, name) photos of the same person."""
     if not photos:
         raise FacegraftError("no source photo given")
-    faces = [largest_face(rgb, name) for rgb, name in photos]
-    return SourceProfile(identity=source_identity(photos, faces), generator=generator.name,
+    models = models or Models()
+    faces = [largest_face(rgb, name, models) for rgb, name in photos]
+    return SourceProfile(identity=source_identity(photos, faces, models), generator=generator.name,
                          appearance=generator.prepare(photos, faces))
 
 
-def source_identity(photos: Sequence[tuple[np.ndarray, str]], faces: Sequence[Face]) -> Identity:
+def source_identity(photos: Sequence[tuple[np.ndarray, str]], faces: Sequence[Face],
+                    models: Models | None = None) -> Identity:
     shape = np.mean([f.identity for f in faces], axis=0)
-    descriptor = np.mean([face_descriptor(rgb, f) for (rgb, _), f in zip(photos, faces)], axis=0)
+    descriptor = np.mean([face_descriptor(rgb, f, models=models) for (rgb, _), f in zip(photos, faces)], axis=0)
     irises = [c for c in (iris_colour(rgb, f) for (rgb, _), f in zip(photos, faces)) if c is not None]
     iris = np.mean(irises, axis=0) if irises else np.full(3, np.nan)
     return Identity(shape=shape, descriptor=descriptor.astype(np.float32), iris=iris.astype(np.float32),
                     names=tuple(Path(name).name for _, name in photos))
 
 
-def profile_from_files(paths: Sequence[Path]) -> SourceProfile:
-    return build_profile([(read_image(Path(p)), str(p)) for p in paths])
+def profile_from_files(paths: Sequence[Path], models: Models | None = None) -> SourceProfile:
+    return build_profile([(read_image(Path(p)), str(p)) for p in paths], models=models)
 
 
-def load_sources(sources: Sequence[str | Path]) -> SourceProfile:
+def load_sources(sources: Sequence[str | Path], models: Models | None = None) -> SourceProfile:
     """A profile from photos of one person, or from a saved profile (.npz)."""
     paths = [Path(p) for p in sources]
     if not paths:
@@ -66,7 +70,7 @@ def load_sources(sources: Sequence[str | Path]) -> SourceProfile:
         raise FacegraftError("give either one saved profile (.npz) or source photos, not both")
     if profiles:
         return load_profile(profiles[0])
-    return profile_from_files(paths)
+    return profile_from_files(paths, models)
 
 
 def save_profile(profile: SourceProfile, path: Path, inputs: Sequence[Path] = ()) -> Path:
