@@ -130,12 +130,12 @@ def test_reenact_needs_consent(tmp_path, capsys):
 
 def test_driver_gap_holds_then_eases_back():
     from facegraft.analysis import analyze_image
-    from facegraft.reenact import DriverState, _Motion
+    from facegraft.reenact import DriverState, MotionTransfer
     face = analyze_image(samples.path("astronaut.png"))[0]
     turned = np.array([[np.cos(0.3), -np.sin(0.3), 0], [np.sin(0.3), np.cos(0.3), 0], [0, 0, 1]])
     neutral = DriverState(0, 0.0, np.eye(3), np.zeros(2), 10.0, np.zeros((478, 3)), np.zeros(2), None)
     moving = dataclasses_replace(neutral, index=1, time=0.1, rotation=turned)
-    motion = _Motion(face, neutral, absolute=False)
+    motion = MotionTransfer(face, neutral, absolute=False)
     _, held_pose, _ = motion.at(moving)
     missing = [DriverState(i, 0.1 + i / 30, None, None, None, None, None, None) for i in range(1, 60)]
     rolls = [motion.at(s)[1].roll for s in missing]
