@@ -122,3 +122,18 @@ def test_the_rules_see_a_violation(tmp_path):
     assert ("facegraft.generate.mesh", [], 1) in found
     assert ("facegraft.analysis.texture", ["_private"], 2) in found
     assert layer_of("facegraft.generate.mesh") > layer_of("facegraft.io.bad")
+
+
+def test_every_declared_model_is_installed_and_documented():
+    from facegraft.models import MODELS, model_file
+    doc = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for spec in MODELS:
+        assert model_file(spec).stat().st_size > 10_000, spec.name
+        assert f"`{spec.name}`" in doc, f"{spec.name} is missing from docs/architecture.md's model table"
+
+
+def test_one_models_object_loads_the_identity_network_once():
+    from facegraft.models import Models
+    models = Models()
+    assert models.identity_network() is models.identity_network()
+    assert Models().identity_network() is not models.identity_network()
