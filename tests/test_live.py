@@ -18,7 +18,8 @@ from facegraft.analysis.embedding import descriptor_distance, face_descriptor
 from facegraft.api import Settings, load_sources
 from facegraft.config import AnalysisConfig, ProvenanceConfig, preset
 from facegraft.io import VideoReader, read_image
-from facegraft.live import LiveConfig, LiveFrame, LiveSwap, VirtualCamera, fit_to_box
+from facegraft.io.camera import VirtualCamera, fit_to_box
+from facegraft.live import LiveConfig, LiveFrame, LiveSwap
 from facegraft.provenance import watermark
 from facegraft.provenance.label import render_label
 

@@ -1,6 +1,7 @@
 """Live swap: frames from a camera, or a file or stream played as if it were one, swapped as they come.
 
-Camera-like by design: a capture thread publishes each frame into a one-frame mailbox that
+Camera-like by design (frames come from facegraft.io.camera, stages run on
+facegraft.pipeline.NewestFrameRunner): a capture thread publishes each frame into a one-frame mailbox that
 always holds only the newest frame, so when processing falls behind, frames are skipped (and
 counted) instead of queueing up and adding latency. Processing runs as a pipeline of three stages
 on their own threads (analysis, swap, label and watermark), so two cores work on consecutive
@@ -15,29 +16,26 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import math
-import re
-import stat
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Iterator
 
-import cv2
 import numpy as np
 
 from facegraft.analysis import FaceTracker
 from facegraft.api import Settings
 from facegraft.blas import one_blas_thread
-from facegraft.errors import FacegraftError, first_line
+from facegraft.errors import FacegraftError
 from facegraft.generate.profile import SourceProfile
-from facegraft.io import MediaKind, probe
+from facegraft.io.camera import DEFAULT_FPS, Capture, VirtualCamera, fit_to_box
 from facegraft.pipeline import NewestFrameRunner
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.select import FaceSelector
 from facegraft.swapper import FaceSwapper
 
-DEFAULT_FPS = 30.0  # for files and streams that do not say their frame rate
+# VirtualCamera and fit_to_box are the camera helpers the live shells use alongside LiveSwap.
+__all__ = ["DEFAULT_FPS", "LiveConfig", "LiveFrame", "LiveSummary", "LiveSwap", "VirtualCamera", "fit_to_box",
+           "run_live"]
 FPS_WINDOW = 30  # output frames over which the rolling frame rate is measured
 JOIN_SECONDS = 5.0  # how long stop() waits for a thread to finish the frame it is on
 
@@ -76,101 +74,6 @@ class _Captured:
     grabbed_at: float  # time.perf_counter() when the frame arrived
 
 
-# --- frame sources ---------------------------------------------------------------------------------
-
-
-def camera_device(text: str) -> int | str | None:
-    """The camera an input names (an index or a /dev/videoN path), or None for a file or URL."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    if re.fullmatch(r"/dev/video\d+", text):
-        return text
-    return None
-
-
-def is_url(text: str) -> bool:
-    return "://" in text
-
-
-def fit_to_box(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The frame scaled to fit inside width x height, keeping its aspect, centred on black."""
-    h, w = rgb.shape[:2]
-    if (w, h) == (width, height):
-        return rgb
-    scale = min(width / w, height / h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(rgb, size, interpolation=interpolation)
-    left, top = (width - size[0]) // 2, (height - size[1]) // 2
-    return cv2.copyMakeBorder(resized, top, height - size[1] - top, left, width - size[0] - left,
-                              cv2.BORDER_CONSTANT, value=(0, 0, 0))
-
-
-class _Capture:
-    """An opened cv2.VideoCapture on a camera, file or URL, with a one-line error if it cannot be."""
-
-    def __init__(self, config: LiveConfig):
-        self.config = config
-        self.camera = camera_device(config.input)
-        self.name = config.input if self.camera is None else f"camera {config.input}"
-        if self.camera is None and not is_url(config.input):
-            self._check_file(Path(config.input))
-        self._cap = self._open()
-        self.fps = self._frame_rate()
-
-    @staticmethod
-    def _check_file(path: Path) -> None:
-        if probe(path) is MediaKind.IMAGE:
-            raise FacegraftError(f"{path}: is an image; live mode needs a camera, a video file or a stream")
-
-    def _open(self) -> cv2.VideoCapture:
-        if self.camera is None:
-            cap = cv2.VideoCapture(self.config.input, cv2.CAP_FFMPEG)
-        else:
-            if isinstance(self.camera, str) and not Path(self.camera).exists():
-                raise FacegraftError(f"{self.name}: no such camera device")
-            cap = cv2.VideoCapture(self.camera, cv2.CAP_V4L2 if isinstance(self.camera, str) else cv2.CAP_ANY)
-            if cap.isOpened():
-                self._ask_for_size(cap)
-        if not cap.isOpened():
-            cap.release()
-            what = "cannot open it (none connected, or in use)" if self.camera is not None else "cannot open it as video"
-            raise FacegraftError(f"{self.name}: {what}")
-        return cap
-
-    def _ask_for_size(self, cap: cv2.VideoCapture) -> None:
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.config.width)
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.config.height)
-        # One driver buffer: an older frame waiting in the driver is pure latency.
-        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
-
-    def _frame_rate(self) -> float:
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        return float(fps) if math.isfinite(fps) and 1.0 <= fps <= 240.0 else DEFAULT_FPS
-
-    def read(self) -> np.ndarray | None:
-        """The next frame as RGB fitted to the box, or None at the end."""
-        ok, bgr = self._cap.read()
-        if not ok or bgr is None:
-            return None
-        return fit_to_box(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.config.width, self.config.height)
-
-    def skip(self) -> bool:
-        """Decode past the next frame without converting it; False at the end."""
-        return bool(self._cap.grab())
-
-    def rewind(self) -> None:
-        # Reopening is more reliable than seeking to frame 0 across containers.
-        self._cap.release()
-        self._cap = self._open()
-
-    def release(self) -> None:
-        self._cap.release()
-
-
-# --- threads ---------------------------------------------------------------------------------------
-
 # --- plumbing --------------------------------------------------------------------------------------
 
 
@@ -205,7 +108,7 @@ class LiveSwap:
         self.config = config
         self._marker = FrameMarker(Stamp.new(settings.provenance))
         self._marker.check()
-        self._capture = _Capture(config)
+        self._capture = Capture(config.input, config.width, config.height)
         self._stop = threading.Event()
         # capture -> analyse -> swap -> mark -> caller
         self._runner = NewestFrameRunner((self._analyse, self._swap, self._mark))
@@ -363,59 +266,3 @@ def run_live(live: LiveSwap, sink: Callable[[LiveFrame], None] | None = None,
         live.stop()
     median = float(np.median(latencies)) if latencies else 0.0
     return LiveSummary(len(latencies), time.perf_counter() - started, median, dropped)
-
-
-# --- virtual camera --------------------------------------------------------------------------------
-
-
-class VirtualCamera:
-    """Publishes frames to a v4l2loopback device, so video-call programs can pick the output up as a camera.
-
-    Linux only, and only where such a device exists (`modprobe v4l2loopback` makes one).
-    """
-
-    def __init__(self, device: str, width: int, height: int, fps: float = DEFAULT_FPS):
-        import av  # the FFmpeg inside PyAV has the video4linux2 output device
-        self.device = device
-        self._check_device(Path(device))
-        self._count = 0
-        try:
-            self._container = av.open(device, mode="w", format="v4l2")
-            self._stream = self._container.add_stream("rawvideo", rate=round(fps))
-            self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, "yuv420p"
-            self._container.start_encoding()  # the device is asked for the format now, not at the first frame
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            self.close()
-            raise FacegraftError(f"{device}: cannot publish to it as a virtual camera ({first_line(exc)})") from None
-
-    @staticmethod
-    def _check_device(path: Path) -> None:
-        if not path.exists():
-            raise FacegraftError(f"{path}: no such device; a virtual camera needs v4l2loopback "
-                                 "(sudo modprobe v4l2loopback), then give the /dev/videoN it made")
-        if not stat.S_ISCHR(path.stat().st_mode):
-            raise FacegraftError(f"{path}: not a video device")
-
-    def write(self, rgb: np.ndarray) -> None:
-        import av
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts, frame.time_base = self._count, self._stream.codec_context.time_base
-        self._count += 1
-        try:
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
-        except (av.FFmpegError, OSError) as exc:
-            raise FacegraftError(f"{self.device}: writing to the virtual camera failed ({first_line(exc)})") from None
-
-    def close(self) -> None:
-        container = getattr(self, "_container", None)
-        if container is not None:
-            with contextlib.suppress(Exception):
-                container.close()
-            self._container = None
-
-    def __enter__(self) -> "VirtualCamera":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
