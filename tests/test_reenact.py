@@ -15,6 +15,7 @@ from facegraft.cli import main
 from facegraft.config import ProvenanceConfig
 from facegraft.errors import FacegraftError
 from facegraft.io import VideoReader
+from facegraft.provenance import CONSENT_TEXT
 from facegraft.provenance.verify import verify
 from facegraft.reenact import ReenactSettings, reenact
 
@@ -86,6 +87,14 @@ def test_output_is_labelled_and_watermarked(carphone_run):
     assert verdict.found
     with av.open(str(out)) as container:
         assert "AI-generated" in container.metadata.get("comment", "")
+
+
+def test_output_container_says_it_is_ai_generated_as_a_swaps_does(carphone_run):
+    out, _ = carphone_run
+    with av.open(str(out)) as container:
+        meta = dict(container.metadata)
+    assert "AI-generated" in meta.get("description", "") and CONSENT_TEXT in meta["description"], meta
+    assert verify(out).metadata["comment"] == meta["comment"]
 
 
 def test_portrait_without_a_face_is_refused(tmp_path, capsys):

@@ -72,9 +72,7 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
         marker = FrameMarker(Stamp.new(settings.provenance))
         marker.check()
         h, w = portrait_rgb.shape[:2]
-        meta = marker.stamp.metadata()
-        writer = run.write_video(output, w, h, drive.fps, settings.video, {"comment": meta["Description"],
-                                                                           "encoder": meta["Software"]},
+        writer = run.write_video(output, w, h, drive.fps, settings.video, marker.stamp.container_metadata(),
                                  audio_from=drive.audio)
         _render(run, writer, renderer, marker, drive, progress)
     found = sum(s.offsets is not None for s in drive.states)
