@@ -1,7 +1,7 @@
 """The page's settings (JSON objects) checked and turned into the library's config dataclasses.
 
 Only the keys listed here are accepted; anything else, or a value of the wrong type or range, is
-answered with one line naming the setting.
+answered with one line naming the setting. kinds.py says which parser reads which kind's form.
 """
 
 from __future__ import annotations
@@ -127,6 +127,11 @@ def swap_settings(data: Any, keys: set[str] = SWAP_KEYS) -> Settings:
     return Settings(swap=preset(name, **overrides), selection=SelectionConfig(mode=mode), provenance=provenance(form))
 
 
+def live_settings(data: Any) -> Settings:
+    """The Live tab's swap settings: a swap's, from the fewer keys LIVE_KEYS lists."""
+    return swap_settings(data, LIVE_KEYS)
+
+
 def references(data: Any) -> list[Reference]:
     """The clicked faces of a swap form ([] unless faces is "reference")."""
     if not isinstance(data, Mapping) or data.get("faces") != "reference":
@@ -168,16 +173,3 @@ def analyze_settings(data: Any) -> AnalyzeSettings:
     analysis = AnalysisConfig(max_faces=form.whole("max_faces", 4, 1, 16),
                               smoothing=SmoothingConfig(enabled=form.flag("smoothing", True)))
     return AnalyzeSettings(form.choice("format", ("jsonl", "csv"), "jsonl"), analysis, form.flag("overlay", False))
-
-
-def validate(kind: str, data: Any) -> None:
-    """Check a job's settings before it is queued, so a typo fails now rather than in the queue."""
-    if kind == "swap":
-        swap_settings(data)
-        references(data)
-    elif kind == "reenact":
-        reenact_settings(data)
-    elif kind == "analyze":
-        analyze_settings(data)
-    else:
-        raise ApiError(400, f"a {kind} draft cannot be submitted as a job")

@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -54,6 +55,11 @@ def stream_input(text: str) -> str:
     if not STREAM_URL.fullmatch(text.strip()):
         raise ApiError(400, "stream must be an rtsp://, rtmp://, srt://, udp:// or http(s):// address")
     return text.strip()
+
+
+def stream_name(url: str) -> str:
+    """How the page names a stream: its host (the address may hold a password)."""
+    return urlsplit(url).hostname or "stream"
 
 
 class LiveFeed:

@@ -25,20 +25,24 @@ from facegraft.io.motion import read_motion
 from facegraft.ui.errors import ApiError
 
 CHUNK = 1 << 20
-# What each role accepts; the page says the same next to each drop zone.
-ROLES: dict[str, tuple[str, ...]] = {
-    "source": ("image", "profile"),
-    "target": ("image", "video"),
-    "portrait": ("image",),
-    "driver": ("video", "motion"),
-    "input": ("image", "video"),
-    "live": ("video",),
-}
-MULTIPLE = {"source"}  # roles that take several files
-MAX_SOURCES = 8
 KIND_WORDS = {"image": "an image", "video": "a video", "profile": "a facegraft profile (.npz)",
               "motion": "a motion file (.jsonl or .csv from facegraft analyze)"}
 IMAGE_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Role:
+    """One drop zone: what it accepts (the page says the same next to it), how many files it holds,
+    and whether its photos are turned into a source profile as soon as they arrive."""
+
+    name: str
+    accepts: tuple[str, ...]  # image | video | profile | motion
+    most: int = 1  # a role of one file replaces it on the next upload
+    warm: bool = False
+
+    @property
+    def multiple(self) -> bool:
+        return self.most > 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,17 +92,17 @@ def receive(stream: BinaryIO, length: int | None, folder: Path, limit: int) -> P
     return tmp
 
 
-def accept(tmp: Path, role: str, label: str, stored_stem: str) -> tuple[Path, Upload]:
+def accept(tmp: Path, role: Role, label: str, stored_stem: str) -> tuple[Path, Upload]:
     """Identify the uploaded file by its content and move it to its stored name (or delete it)."""
     try:
-        kind, suffix, facts = identify(tmp, ROLES[role], label)
+        kind, suffix, facts = identify(tmp, role.accepts, label)
         final = tmp.with_name(stored_stem + suffix)
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    return final, Upload(final.name, role, label, kind, **facts)
+    return final, Upload(final.name, role.name, label, kind, **facts)
 
 
 def identify(path: Path, allowed: tuple[str, ...], label: str) -> tuple[str, str, dict]:
