@@ -1,7 +1,4 @@
-"""`facegraft eval`: score a swap result (optionally making it first) and write the report.
-
-cli.py registers it with `add_eval_parser(sub)`; everything else about the command lives here.
-"""
+"""`facegraft eval`: score a swap result (optionally making it first) and write the report."""
 
 from __future__ import annotations
 
@@ -9,12 +6,14 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from facegraft.cli import positive_int
+from facegraft.cli.options import add_preset_option, default, positive_int
+from facegraft.cli.progress import frame_bar
 from facegraft.errors import FacegraftError
+from facegraft.evaluate import EvalConfig
 
 
-def add_eval_parser(subparsers) -> None:
-    ev = subparsers.add_parser("eval", help="score a swap result against its source and target (metrics and report)")
+def add_parser(sub) -> None:
+    ev = sub.add_parser("eval", help="score a swap result against its source and target (metrics and report)")
     ev.add_argument("--source", "-s", nargs="+", type=Path, required=True,
                     help="photos of the source person, or a profile .npz")
     ev.add_argument("--target", "-t", type=Path, required=True, help="the original image or video")
@@ -23,26 +22,25 @@ def add_eval_parser(subparsers) -> None:
     ev.add_argument("--report", type=Path, help="write a self-contained HTML report here")
     ev.add_argument("--json", type=Path, help="write all metrics as JSON here")
     ev.add_argument("--run", action="store_true", help="make the swap first (facegraft.api.swap) and time it")
-    ev.add_argument("--preset", choices=("fast", "balanced", "quality"), default="balanced",
-                    help="swap preset with --run (default balanced)")
+    add_preset_option(ev, help="swap preset with --run (default %(default)s)")
     ev.add_argument("--consent", action="store_true",
                     help="with --run: state that everyone whose face is used agreed to it (the swap requires it)")
-    ev.add_argument("--identity-frames", type=positive_int, default=40,
-                    help="most frames given identity descriptors, evenly spread (default 40; ~0.2 s each)")
+    ev.add_argument("--identity-frames", type=positive_int, default=default(EvalConfig, "identity_frames"),
+                    help="most frames given identity descriptors, evenly spread (default %(default)s; ~0.2 s each)")
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     ev.epilog = ("--source and --target also take the name of a sample file (e.g. astronaut.png) "
                  "when no such path exists; it is fetched into the media cache.")
-    ev.set_defaults(func=run_eval_command)
+    ev.set_defaults(func=run)
 
 
-def run_eval_command(args: argparse.Namespace) -> int:
-    from facegraft.evaluate.metrics import EvalConfig, evaluate
-    from facegraft.evaluate.report import summary_lines, write_json, write_report
+def run(args: argparse.Namespace) -> int:
+    from facegraft.evaluate import evaluate, summary_lines, write_json, write_report
     sources = [resolve_input(p) for p in args.source]
     target = resolve_input(args.target)
     speed = _run_swap(sources, target, args) if args.run else None
-    evaluation = evaluate(sources, target, args.output, EvalConfig(identity_frames=args.identity_frames),
-                          progress=not args.quiet)
+    with frame_bar("eval", args.quiet) as bar:
+        evaluation = evaluate(sources, target, args.output, EvalConfig(identity_frames=args.identity_frames),
+                              on_progress=bar)
     if speed is not None:
         evaluation = dataclasses.replace(evaluation, speed=speed)
     inputs = (target, args.output, *sources)
@@ -69,9 +67,11 @@ def resolve_input(path: Path) -> Path:
 def _run_swap(sources: list[Path], target: Path, args: argparse.Namespace):
     from facegraft.api import Settings, swap
     from facegraft.config import ProvenanceConfig, preset
-    from facegraft.evaluate.report import speed_section
+    from facegraft.evaluate import speed_section
     settings = Settings(swap=preset(args.preset), provenance=ProvenanceConfig(consent=args.consent))
-    summary = swap(sources, target, _with_parent(args.output), settings, progress=not args.quiet)
+    output = _with_parent(args.output)
+    with frame_bar("swap", args.quiet) as bar:
+        summary = swap(sources, target, output, settings, on_progress=bar)
     return speed_section(summary.seconds, summary.frames, summary.frames_swapped, args.preset)
 
 
