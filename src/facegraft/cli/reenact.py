@@ -1,0 +1,43 @@
+"""`facegraft reenact`: make a still portrait move like a driving video or motion file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from facegraft.cli.common import config_errors, warn
+from facegraft.cli.options import add_provenance_options, add_video_options, default, provenance_config
+from facegraft.cli.progress import frame_bar
+from facegraft.config import VideoConfig
+from facegraft.reenact import ReenactSettings
+
+
+def add_parser(sub) -> None:
+    re_p = sub.add_parser("reenact", help="make a still portrait move like a driving video or motion file")
+    re_p.add_argument("--source", "-s", type=Path, required=True, help="the portrait (an image)")
+    re_p.add_argument("--driver", "-d", type=Path, required=True,
+                      help="driving video, or a motion file from facegraft analyze")
+    re_p.add_argument("--output", "-o", type=Path, required=True, help="video (.mp4 .mov .mkv)")
+    re_p.add_argument("--driver-neutral", type=int, metavar="N", default=default(ReenactSettings, "driver_neutral"),
+                      help="driver frame to use as neutral (default: found)")
+    re_p.add_argument("--absolute", action="store_true", help="apply the driver's head rotation directly")
+    add_video_options(re_p, encoder_help=None, quality_help="video CRF (default %(default)s)")
+    re_p.add_argument("--quiet", "-q", action="store_true")
+    add_provenance_options(re_p)
+    re_p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from facegraft.reenact import reenact
+    with config_errors():
+        settings = ReenactSettings(absolute=args.absolute, driver_neutral=args.driver_neutral,
+                                   video=VideoConfig(encoder=args.encoder, quality=args.quality),
+                                   provenance=provenance_config(args))
+    with frame_bar("reenact", args.quiet) as bar:
+        summary = reenact(args.source, args.driver, args.output, settings, on_progress=bar)
+    if summary.frames_with_driver_face == 0:
+        warn(f"no face found in the driver {args.driver}; the portrait stays still")
+    if not args.quiet:
+        print(f"reenacted {summary.frames} frames (driver neutral frame {summary.neutral_frame}, "
+              f"{summary.frames / max(summary.seconds, 1e-6):.1f} frames/s) -> {summary.output}")
+    return 0
