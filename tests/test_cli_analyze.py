@@ -17,10 +17,11 @@ import pytest
 from PIL import Image
 
 from facegraft import samples
-from facegraft.cli import main
+from facegraft.cli import build_parser, main
+from facegraft.config import AnalysisConfig
 from facegraft.io.motion import POSE_KEYS, REQUIRED_EXPRESSION, read_motion
 
-from cli_helpers import assert_one_line_error, faststart_copy, leftovers, run_captured, run_cli
+from cli_helpers import assert_one_line_error, faststart_copy, leftovers, run_captured, run_cli, visible_lines
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("facegraft")
 RECORD_KEYS = ("frame", "time", "track", "pose", "expression", "expression_vector", "landmarks68")
@@ -56,6 +57,19 @@ def test_video_jsonl_has_one_record_per_frame(carphone_jsonl) -> None:
     assert all(b > a for a, b in zip(times, times[1:])), "time must strictly increase"
     assert times[-1] == pytest.approx(119 / 29.97, abs=0.05)
     assert len({r["track"] for r in records}) == 1
+
+
+def test_video_progress_bar_is_drawn_and_cleared(carphone_jsonl) -> None:
+    # The CLI draws the bar from the library's on_progress reports, and clears it before the summary.
+    stderr = carphone_jsonl[3]
+    assert "analyze:" in stderr and "/120" in stderr
+    assert visible_lines(stderr) == []
+
+
+def test_defaults_are_the_config_defaults() -> None:
+    args = build_parser().parse_args(["analyze", "in.mp4", "-o", "motion.jsonl"])
+    assert args.max_faces == AnalysisConfig().max_faces
+    assert not args.no_smoothing and AnalysisConfig().smoothing.enabled
 
 
 def test_video_jsonl_records_have_the_documented_fields(carphone_jsonl) -> None:
