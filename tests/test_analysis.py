@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from facegraft import bench, samples
+from facegraft import samples
+from facegraft_bench import measure as bench
 from facegraft.analysis import analyze, analyze_image, load_face_model
 from facegraft.analysis.facemodel import fit_pose, neutral_shape
 from facegraft.analysis.tracking import FaceTracker

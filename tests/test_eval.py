@@ -19,7 +19,7 @@ from facegraft import FacegraftError, analyze, samples
 from facegraft.api import Settings, swap
 from facegraft.config import ProvenanceConfig, preset
 from facegraft.evaluate import EvalConfig, Evaluation, evaluate, to_json, write_json, write_report
-from facegraft.evaluate.command import add_eval_parser
+from facegraft.cli.eval import add_parser as add_eval_parser
 from facegraft.analysis.regions import FACE_OVAL
 from facegraft.io import VideoReader, VideoWriter
 

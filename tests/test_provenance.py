@@ -32,6 +32,7 @@ from PIL import Image
 
 import facegraft
 import facegraft.api
+import facegraft.io.run
 from facegraft import samples
 from facegraft.api import Settings, swap
 from facegraft.cli import main
@@ -39,9 +40,9 @@ from facegraft.config import ProvenanceConfig, preset
 from facegraft.errors import FacegraftError
 from facegraft.io import VideoReader, VideoWriter, read_image
 from facegraft.provenance import CONSENT_TEXT, FrameMarker, Stamp
-from facegraft.provenance.robustness import PHOTOS, flat_block_change, half, jpeg, luma, psnr
-from facegraft.provenance.robustness import photo as load_photo
-from facegraft.provenance.robustness import clip_path, reencode, reencode_x264_default, write_marked
+from facegraft_bench.watermark import PHOTOS, flat_block_change, half, jpeg, luma, psnr
+from facegraft_bench.watermark import photo as load_photo
+from facegraft_bench.watermark import clip_path, reencode, reencode_x264_default, write_marked
 from facegraft.provenance.verify import verify
 from facegraft.provenance.watermark import (LAYOUTS, Z_MIN, Payload, _bit_sums, _hard_decode, decode, embed,
                                            evidence, layout_for, layouts_to_read, read)
@@ -110,8 +111,8 @@ def assert_verified(verdict, what: str, min_share: float = 0.5) -> None:
 
 @contextlib.contextmanager
 def spy_on_temp_files(monkeypatch):
-    """Records the temporary paths facegraft.api writes outputs to (to prove a test reached that point)."""
-    original = facegraft.api.atomic_output
+    """Records the temporary paths a video run writes outputs to (to prove a test reached that point)."""
+    original = facegraft.io.run.atomic_output
     seen: list[Path] = []
 
     @contextlib.contextmanager
@@ -120,7 +121,7 @@ def spy_on_temp_files(monkeypatch):
             seen.append(Path(tmp))
             yield tmp
 
-    monkeypatch.setattr(facegraft.api, "atomic_output", recording)
+    monkeypatch.setattr(facegraft.io.run, "atomic_output", recording)
     yield seen
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import facegraft.provenance
-from facegraft import bench, samples
+from facegraft import samples
+from facegraft_bench import measure as bench
 from facegraft.analysis import analyze
 from facegraft.cli import main
 from facegraft.config import ProvenanceConfig

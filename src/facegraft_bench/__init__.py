@@ -1,0 +1,80 @@
+"""Benchmarks: speed and quality figures on the sample media, printed by `facegraft bench`.
+
+A shell beside the library (it may import anything in facegraft; nothing in facegraft imports it):
+`measure` times and scores analysis, smoothing, swap, reenact, live and the UI preview;
+`watermark` attacks the invisible watermark and reports what survives (the tests reuse its attacks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from facegraft.errors import FacegraftError
+from facegraft.provenance.watermark import Z_MIN
+from facegraft_bench import measure
+from facegraft_bench import watermark as rb
+
+
+def main(parts: list[str]) -> int:
+    """Run the named parts (all when none) and print their figures; unknown names are refused."""
+    known = ("analysis", "smoothing", "swap", "reenact", "live", "preview", "watermark")
+    unknown = set(parts) - set(known)
+    if unknown:
+        raise FacegraftError(f"unknown bench part {sorted(unknown)[0]!r}; choose from {', '.join(known)}")
+    parts = set(parts or known)
+    print(f"machine: {measure.machine()}")
+    if "analysis" in parts:
+        for size in ((640, 360), (1280, 720)):
+            for faces in (1, 4):
+                speed = measure.analysis_speed(size, faces)
+                print(f"analysis {size[0]}x{size[1]} max_faces={faces}: mean {speed.mean_ms:.1f} ms/frame "
+                      f"({1000 / speed.mean_ms:.0f} fps), median {speed.median_ms:.1f}, p95 {speed.p95_ms:.1f}")
+    if "smoothing" in parts:
+        report = measure.smoothing_report()
+        for key, value in dataclasses.asdict(report).items():
+            print(f"smoothing {key}: {value:.3f}")
+    if "swap" in parts:
+        for size in ((640, 360), (1280, 720)):
+            for name in ("fast", "balanced", "quality"):
+                speed = measure.swap_speed(size, name)
+                print(f"swap {size[0]}x{size[1]} {name}: mean {speed.mean_ms:.1f} ms/frame "
+                      f"({1000 / speed.mean_ms:.1f} fps), median {speed.median_ms:.1f}, p95 {speed.p95_ms:.1f}")
+        for workers in (1, 2):
+            print(f"swap pipeline single_face.mp4 balanced workers={workers}: "
+                  f"{measure.pipeline_fps('balanced', workers):.1f} frames/s end to end")
+    if "reenact" in parts:
+        for driver in ("single_face.mp4", "carphone_pristine.mp4"):
+            r = measure.reenact_report("astronaut.png", driver)
+            print(f"reenact astronaut.png by {driver}: identity distance median {r.identity_median:.3f}, "
+                  f"correlation eyes {r.eye_correlation:.3f} jaw {r.jaw_correlation:.3f} roll {r.roll_correlation:.3f}, "
+                  f"{r.fps:.1f} frames/s")
+    if "preview" in parts:
+        r = measure.preview_report()
+        print(f"UI swap preview (astronaut.png onto single_face.mp4, balanced): source profile {r.profile_seconds:.2f} s "
+              f"once; settings change {r.settings_change_ms:.0f} ms; new frame {r.new_frame_ms:.0f} ms (medians)")
+    if "live" in parts:
+        for clip in ("single_face.mp4", "carphone_pristine.mp4"):
+            r = measure.live_report(clip)
+            print(f"live {clip} as a {r.size[0]}x{r.size[1]} camera at {r.source_fps:.0f} fps (fast preset, {r.seconds:.0f} s): "
+                  f"{r.fps:.1f} fps out, latency median {r.latency_median_ms:.0f} ms, p95 {r.latency_p95_ms:.0f}, "
+                  f"max {r.latency_max_ms:.0f}, {100 * r.dropped_share:.1f}% of frames dropped")
+    if "watermark" in parts:
+        print_watermark_report()
+    return 0
+
+
+def print_watermark_report() -> None:
+    runs = len(rb.RUN_IDS)
+    for row in rb.image_rows():
+        print(f"watermark image {row.name} {'still' if row.still else 'video'} layout: PSNR min {row.psnr_min:.1f} dB, "
+              f"flat-block RMS max {row.flat_rms:.2f}; read back (lowest score) " +
+              ", ".join(f"{k} {n}/{runs} ({row.lowest[k]:.1f})" for k, n in row.found.items()))
+    for row in rb.video_rows():
+        print(f"watermark video {row.name} {row.attack}: payload found for {row.found} of {len(rb.VIDEO_RUN_IDS)} run ids, "
+              f"lowest score {row.lowest:.1f}; frames read alone at least {row.frames_alone[0]}/{row.frames_alone[1]}")
+    positives, reads, highest = rb.false_positive_reads()
+    print(f"watermark false positives: {positives} of {reads} reads of unmarked photos and frames "
+          f"(highest payload score {highest:.1f}; found from {Z_MIN})")
+    for size in ((640, 480), (1920, 1080)):
+        embed_ms, read_ms = rb.embed_and_read_ms(size)
+        print(f"watermark speed at {size[0]}x{size[1]}: embed {embed_ms:.1f} ms, read {read_ms:.1f} ms (medians)")
