@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 from facegraft.analysis import Face, FaceTracker, analyze_image
 from facegraft.config import AnalysisConfig, ProvenanceConfig, SwapConfig, VideoConfig
@@ -61,7 +59,7 @@ def make_profile(sources: Sequence[str | Path], output: str | Path) -> Path:
 def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, settings: Settings = Settings(),
          reference: str | Path | None = None, mapping: Sequence[tuple[str | Path, Sequence[str | Path]]] = (),
          preview_dir: str | Path | None = None, debug_dir: str | Path | None = None,
-         progress: bool = False, on_progress: Progress | None = None) -> SwapSummary:
+         on_progress: Progress | None = None) -> SwapSummary:
     """Swap the source person into `target` (image or video), writing `output` atomically.
 
     `reference`: swap only the target person who looks like this photo. `mapping`: several
@@ -90,7 +88,7 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
         report(1, 1)
     else:
         counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
-                                       inputs, progress, report, models)
+                                       inputs, report, models)
     return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
 
 
@@ -133,7 +131,7 @@ def _swap_image(target, output, profiles, selector, settings, marker, preview_di
     return (1, int(bool(results)), len(results)), previews
 
 
-def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, progress,
+def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs,
                 report: Progress, models: Models):
     swapper = FaceSwapper(profiles, settings.swap, video=True)
     previews: list[Path] = []
@@ -145,8 +143,6 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
         tracker = run.hold(FaceTracker(settings.analysis, models))
         writer = run.write_video(output, info.width, info.height, info.fps, settings.video, marker.stamp.container_metadata(),
                                  audio_from=target if info.has_audio else None)
-        bar = run.hold(tqdm(total=info.frame_count or None, unit="frame", file=sys.stderr,
-                            disable=not progress, desc="swap", leave=False, dynamic_ncols=True))
 
         def process(frame):
             faces = tracker.update(frame.rgb, frame.time)
@@ -162,7 +158,6 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
             faces_swapped += len(results)
             if frame.index in preview_at:
                 previews.extend(_write_previews(preview_dir, debug_dir, frame.index, frame.rgb, out, results))
-            bar.update(1)
             run.report(frames, info.frame_count)
 
         run_in_order(iter(reader), process, sink, threads=settings.video.workers > 1)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
-from tqdm import tqdm
 
 from facegraft.analysis import FaceTracker, analyze_image
 from facegraft.analysis.overlay import draw_faces
@@ -28,7 +26,7 @@ class CaptureSummary:
 
 
 def capture_motion(source: str | Path, output: str | Path, preview: str | Path | None = None,
-                   config: AnalysisConfig = AnalysisConfig(), progress: bool = False,
+                   config: AnalysisConfig = AnalysisConfig(),
                    on_progress: Progress | None = None) -> CaptureSummary:
     """Write the motion of every face in `source` to `output` (.jsonl or .csv), optionally with a preview.
 
@@ -46,7 +44,7 @@ def capture_motion(source: str | Path, output: str | Path, preview: str | Path |
             counts = _capture_image(source, writer, preview, config)
             run.report(1, 1)
         else:
-            counts = _capture_video(run, source, writer, preview, config, progress)
+            counts = _capture_video(run, source, writer, preview, config)
     return CaptureSummary(*counts, output=output, preview=preview)
 
 
@@ -68,8 +66,8 @@ def _capture_image(source: Path, writer: MotionWriter, preview: Path | None,
     return 1, int(bool(faces)), len(faces), len(faces)
 
 
-def _capture_video(run: VideoRun, source: Path, writer: MotionWriter, preview: Path | None, config: AnalysisConfig,
-                   progress: bool) -> tuple[int, int, int, int]:
+def _capture_video(run: VideoRun, source: Path, writer: MotionWriter, preview: Path | None,
+                   config: AnalysisConfig) -> tuple[int, int, int, int]:
     reader = run.read(source)
     tracker = run.hold(FaceTracker(config))
     info = reader.info
@@ -77,8 +75,6 @@ def _capture_video(run: VideoRun, source: Path, writer: MotionWriter, preview: P
     if preview is not None:
         video_out = run.write_video(preview, info.width, info.height, info.fps,
                                     audio_from=source if info.has_audio else None)
-    bar = run.hold(tqdm(total=info.frame_count or None, unit="frame", file=sys.stderr,
-                                   disable=not progress, desc=source.name, leave=False))
     frames = with_faces = 0
     tracks: set[int] = set()
     for frame in reader:
@@ -90,6 +86,5 @@ def _capture_video(run: VideoRun, source: Path, writer: MotionWriter, preview: P
             video_out.write(draw_faces(frame.rgb, faces), frame.time)
         frames += 1
         with_faces += bool(faces)
-        bar.update(1)
         run.report(frames, info.frame_count)
     return frames, with_faces, writer.count, len(tracks)

@@ -43,7 +43,6 @@ from typing import Any, Callable, Iterator, Sequence
 import cv2
 import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
-from tqdm import tqdm
 
 from facegraft.analysis import AnalyzedFrame, Face, analyze
 from facegraft.analysis.embedding import SAME_PERSON, descriptor_distance, face_descriptor
@@ -643,8 +642,7 @@ def make_strips(evaluator: _Evaluator, target: Path, output: Path, size: int) ->
 
 
 def evaluate(sources: Sequence[str | Path], target: str | Path, output: str | Path,
-             config: EvalConfig = EvalConfig(), progress: bool = False,
-             on_progress: Callable[[int, int], None] | None = None) -> Evaluation:
+             config: EvalConfig = EvalConfig(), on_progress: Callable[[int, int], None] | None = None) -> Evaluation:
     """Score the swap result `output` against its `target` and the `sources` (photos or a profile .npz).
 
     `on_progress(frames done, frames total)` is called after each frame; an exception it raises stops
@@ -653,9 +651,7 @@ def evaluate(sources: Sequence[str | Path], target: str | Path, output: str | Pa
     frame_count = check_pair(target, output)
     sampled = sampled_frames(frame_count, config.identity_frames)
     evaluator = _Evaluator(config, source_descriptor(sources), sampled, output)
-    pairs = tqdm(lockstep(target, output, config.analysis), total=frame_count, unit="frame", desc="eval",
-                 disable=not progress, leave=False, dynamic_ncols=True)
-    for done, (t, o) in enumerate(pairs, 1):
+    for done, (t, o) in enumerate(lockstep(target, output, config.analysis), 1):
         evaluator.add(t, o)
         if on_progress is not None:
             on_progress(done, frame_count)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import fractions
-import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
-from tqdm import tqdm
 
 from facegraft.analysis import Face, FaceTracker, load_face_model
 from facegraft.analysis.geometry import matrix_from_euler
@@ -60,15 +58,13 @@ def check_driver_video(driver: Path) -> None:
         raise FacegraftError(f"{driver}: the driver must be a video or a motion file (.jsonl, .csv)")
 
 
-def states_from_video(reader: VideoReader, config: AnalysisConfig, progress: bool,
+def states_from_video(reader: VideoReader, config: AnalysisConfig,
                       on_frame: Callable[[int, int], None] | None = None,
                       most: int | None = None) -> list[DriverState]:
     """The driver's motion per frame of `reader` (of the first `most` frames when given);
     `on_frame(frames done, frames total)` after each frame."""
     states = []
     with FaceTracker(config) as tracker:
-        bar = tqdm(total=reader.info.frame_count or None, unit="frame", file=sys.stderr, disable=not progress,
-                   desc="driver", leave=False)
         followed: int | None = None
         for frame in reader:
             faces = tracker.update(frame.rgb, frame.time)
@@ -77,12 +73,10 @@ def states_from_video(reader: VideoReader, config: AnalysisConfig, progress: boo
             followed = face.track if face is not None else followed
             states.append(state_from_face(frame.index, frame.time, face) if face is not None
                           else no_face(frame.index, frame.time))
-            bar.update(1)
             if on_frame is not None:
                 on_frame(len(states), reader.info.frame_count)
             if most is not None and len(states) >= most:
                 break
-        bar.close()
     return states
 
 

@@ -36,7 +36,7 @@ class ReenactPreview:
             with VideoReader(driver) as reader:
                 fps = reader.info.fps
                 most = max(int(NEUTRAL_SEARCH_SECONDS * float(fps)), (settings.driver_neutral or 0) + 1)
-                self.states = states_from_video(reader, settings.analysis, False, most=most)
+                self.states = states_from_video(reader, settings.analysis, most=most)
         self.fps = float(fps)
         neutral = choose_neutral(self.states, self.fps, settings.driver_neutral)
         self._renderer = PortraitRenderer(rgb, face, source.name, self.states[neutral], settings.absolute)

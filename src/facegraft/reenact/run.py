@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import fractions
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from tqdm import tqdm
 
 from facegraft.config import AnalysisConfig, ProvenanceConfig, VideoConfig
 from facegraft.errors import FacegraftError
@@ -52,7 +50,7 @@ class _Driver:
 
 
 def reenact(source: str | Path, driver: str | Path, output: str | Path, settings: ReenactSettings = ReenactSettings(),
-            progress: bool = False, on_progress: Progress | None = None) -> ReenactSummary:
+            on_progress: Progress | None = None) -> ReenactSummary:
     """Make the portrait `source` move like `driver` (a video or a motion file), writing `output` atomically.
 
     `on_progress(done, total)` counts steps: each driver video frame is one step when analysed and
@@ -66,7 +64,7 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
         raise FacegraftError(f"{output}: a reenactment is a video: end the output in .mp4, .mov or .mkv")
     portrait_rgb, face = load_portrait(source)
     with VideoRun((source, driver), on_progress) as run:
-        drive = _read_driver(run, driver, settings.analysis, progress)
+        drive = _read_driver(run, driver, settings.analysis)
         neutral = choose_neutral(drive.states, float(drive.fps), settings.driver_neutral)
         renderer = PortraitRenderer(portrait_rgb, face, source.name, drive.states[neutral], settings.absolute)
         marker = FrameMarker(Stamp.new(settings.provenance))
@@ -74,31 +72,28 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
         h, w = portrait_rgb.shape[:2]
         writer = run.write_video(output, w, h, drive.fps, settings.video, marker.stamp.container_metadata(),
                                  audio_from=drive.audio)
-        _render(run, writer, renderer, marker, drive, progress)
+        _render(run, writer, renderer, marker, drive)
     found = sum(s.offsets is not None for s in drive.states)
     return ReenactSummary(output, len(drive.states), found, neutral, time.perf_counter() - started)
 
 
-def _read_driver(run: VideoRun, driver: Path, config: AnalysisConfig, progress: bool) -> _Driver:
+def _read_driver(run: VideoRun, driver: Path, config: AnalysisConfig) -> _Driver:
     if is_motion_file(driver):
         states, fps = states_from_motion(driver)
         return _Driver(states, fps, None, None)
     check_driver_video(driver)
     reader = run.read(driver)
     # Analysing and rendering each count one step per frame: the analysis is the first half.
-    states = states_from_video(reader, config, progress, on_frame=lambda done, total: run.report(done, 2 * total))
+    states = states_from_video(reader, config, on_frame=lambda done, total: run.report(done, 2 * total))
     info = reader.info
     return _Driver(states, info.fps, driver if info.has_audio else None, driver_images(run.read(driver)))
 
 
-def _render(run: VideoRun, writer: VideoWriter, renderer: PortraitRenderer, marker: FrameMarker, drive: _Driver,
-            progress: bool) -> None:
+def _render(run: VideoRun, writer: VideoWriter, renderer: PortraitRenderer, marker: FrameMarker,
+            drive: _Driver) -> None:
     states = drive.states
-    bar = run.hold(tqdm(total=len(states), unit="frame", file=sys.stderr, disable=not progress,
-                        desc="reenact", leave=False))
     analysed = 0 if drive.images is None else len(states)  # steps already reported
     for rendered, state in enumerate(states, 1):
         driver_rgb = next(drive.images) if drive.images is not None else None
         writer.write(marker.mark(renderer.frame(state, driver_rgb)), state.time)
-        bar.update(1)
         run.report(analysed + rendered, analysed + len(states))
