@@ -141,8 +141,8 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
         info = reader.info
         preview_at = set(np.linspace(0, max(info.frame_count - 1, 0), PREVIEW_FRAMES).round().astype(int).tolist())
         tracker = run.hold(FaceTracker(settings.analysis, models))
-        writer = run.write_video(output, info.width, info.height, info.fps, settings.video, marker.stamp.container_metadata(),
-                                 audio_from=target if info.has_audio else None)
+        writer = run.write_video(output, info.width, info.height, info.fps, settings.video,
+                                 marker.stamp.container_metadata(), audio_from=target if info.has_audio else None)
 
         def process(frame):
             faces = tracker.update(frame.rgb, frame.time)
@@ -166,20 +166,22 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
 
 def preview_frame(profiles: SourceProfile | Sequence[SourceProfile], rgb: np.ndarray, settings: Settings = Settings(),
                   references: Sequence[Reference] = (), faces: Sequence[Face] | None = None,
-                  marker: FrameMarker | None = None, still: bool = False) -> np.ndarray:
+                  marker: FrameMarker | None = None, still: bool = False,
+                  models: Models | None = None) -> np.ndarray:
     """One frame swapped as `swap` would (labelled and watermarked), for interactive previews.
     `still`: the frame is an image target (its watermark as an image output gets it), not a video frame.
 
     Analysing the source photos is the slow part of a swap, so the caller passes profiles it
-    keeps; `faces` (the frame's analysis) and `marker` can be kept too while only settings change.
+    keeps; `faces` (the frame's analysis), `marker` and `models` can be kept too while only settings change.
     """
     require_consent(settings.provenance)
     profiles = [profiles] if isinstance(profiles, SourceProfile) else list(profiles)
     selection = dataclasses.replace(settings.selection, mode="reference") if references else settings.selection
     if selection.mode == "reference" and not references:
         raise FacegraftError("reference selection needs at least one reference face")
-    faces = analyze_image(rgb, settings.analysis) if faces is None else faces
-    chosen = FaceSelector(selection, references).choose(rgb, faces)
+    models = models or Models()
+    faces = analyze_image(rgb, settings.analysis, models) if faces is None else faces
+    chosen = FaceSelector(selection, references, models).choose(rgb, faces)
     out, _ = FaceSwapper(profiles, settings.swap, video=False).swap_frame(rgb, chosen)
     if marker is None:
         marker = FrameMarker(Stamp.new(settings.provenance))

@@ -228,9 +228,11 @@ def reenact_report(portrait: str, driver: str) -> ReenactReport:
     from facegraft.analysis import analyze, analyze_image
     from facegraft.analysis.embedding import descriptor_distance, face_descriptor
     from facegraft.config import ProvenanceConfig
+    from facegraft.models import Models
     from facegraft.reenact import ReenactSettings, reenact
     portrait_rgb = read_image(samples.path(portrait))
-    reference = face_descriptor(portrait_rgb, analyze_image(portrait_rgb)[0])
+    models = Models()
+    reference = face_descriptor(portrait_rgb, analyze_image(portrait_rgb, models=models)[0], models=models)
     with tempfile.TemporaryDirectory() as tmp:
         settings = ReenactSettings(provenance=ProvenanceConfig(consent=True))
         summary = reenact(samples.path(portrait), samples.path(driver), f"{tmp}/out.mp4", settings)
@@ -243,7 +245,7 @@ def reenact_report(portrait: str, driver: str) -> ReenactReport:
         return float(np.corrcoef(a, b)[0, 1])
     eye = lambda f: (f.expression.named["eye_open_left"] + f.expression.named["eye_open_right"]) / 2
     step = max(1, len(out) // 20)
-    distances = [descriptor_distance(reference, face_descriptor(rgb, face)) for rgb, face in out[::step] if face]
+    distances = [descriptor_distance(reference, face_descriptor(rgb, face, models=models)) for rgb, face in out[::step] if face]
     return ReenactReport(float(np.median(distances)), corr(eye), corr(lambda f: f.expression.named["jaw_open"]),
                          corr(lambda f: f.pose.roll), summary.frames, summary.frames / summary.seconds)
 

@@ -51,6 +51,7 @@ from facegraft.config import AnalysisConfig, SmoothingConfig
 from facegraft.errors import FacegraftError
 from facegraft.analysis.regions import FACE_OVAL
 from facegraft.io import MediaKind, VideoReader, probe, read_image
+from facegraft.models import Models
 
 POSE_AXES = ("pitch", "yaw", "roll")
 EXPRESSIONS = ("eye_open_left", "eye_open_right", "jaw_open")
@@ -396,17 +397,17 @@ def check_size(out_shape: tuple[int, ...], target_shape: tuple[int, ...], output
                              "the output must be the swap of this target")
 
 
-def source_descriptor(sources: Sequence[str | Path]) -> np.ndarray:
+def source_descriptor(sources: Sequence[str | Path], models: Models | None = None) -> np.ndarray:
     """The source person's descriptor, as a swap's profile defines it (mean over the photos)."""
-    from facegraft.api import load_sources
     from facegraft.generate.profile import largest_face as source_face
+    from facegraft.generate.profile import load_sources
     paths = [Path(p) for p in sources]
     if not paths or any(p.suffix.lower() == ".npz" for p in paths):
-        return load_sources(paths).identity.descriptor  # checks the mix and reads the saved descriptor
+        return load_sources(paths, models).identity.descriptor  # checks the mix and reads the saved descriptor
     found = []
     for path in paths:
         rgb = read_image(path)
-        found.append(face_descriptor(rgb, source_face(rgb, str(path))))
+        found.append(face_descriptor(rgb, source_face(rgb, str(path), models), models=models))
     return np.mean(found, axis=0)
 
 
@@ -433,8 +434,10 @@ def lockstep(target: Path, output: Path, config: AnalysisConfig) -> Iterator[tup
 class _Evaluator:
     """Collects the per-frame records; holds at most the previous frame's grey images and landmarks."""
 
-    def __init__(self, config: EvalConfig, source: np.ndarray, sampled: frozenset[int], output: Path):
+    def __init__(self, config: EvalConfig, source: np.ndarray, sampled: frozenset[int], output: Path,
+                 models: Models):
         self.config, self.source, self.sampled, self.output = config, source, sampled, output
+        self.models = models
         self.identity: list[IdentityFrame] = []
         self.motion: list[MotionFrame] = []
         self.temporal: list[TemporalFrame] = []
@@ -491,9 +494,9 @@ class _Evaluator:
         if match is None:
             self.identity.append(IdentityFrame(index, None, None, False))
             return None
-        out = face_descriptor(o_rgb, match)
+        out = face_descriptor(o_rgb, match, models=self.models)
         to_source = descriptor_distance(out, self.source)
-        to_target = descriptor_distance(out, face_descriptor(t_rgb, face))
+        to_target = descriptor_distance(out, face_descriptor(t_rgb, face, models=self.models))
         moved = to_source < to_target and to_source < SAME_PERSON
         self.identity.append(IdentityFrame(index, to_source, to_target, moved))
         return to_target >= self.config.unchanged_distance
@@ -650,7 +653,8 @@ def evaluate(sources: Sequence[str | Path], target: str | Path, output: str | Pa
     target, output = Path(target), Path(output)
     frame_count = check_pair(target, output)
     sampled = sampled_frames(frame_count, config.identity_frames)
-    evaluator = _Evaluator(config, source_descriptor(sources), sampled, output)
+    models = Models()  # the identity network, loaded once for every sampled frame
+    evaluator = _Evaluator(config, source_descriptor(sources, models), sampled, output, models)
     for done, (t, o) in enumerate(lockstep(target, output, config.analysis), 1):
         evaluator.add(t, o)
         if on_progress is not None:

@@ -21,6 +21,7 @@ from facegraft.config import AnalysisConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import SourceProfile
 from facegraft.io import VideoReader, read_image
+from facegraft.models import Models
 from facegraft.analysis.overlay import draw_faces
 from facegraft.provenance import FrameMarker, Stamp
 from facegraft.reenact import ReenactPreview, ReenactSettings
@@ -87,6 +88,7 @@ class Previews:
         self._profiles = _Cache(3)
         self._references = _Cache(16)
         self._reenactors = _Cache(2)
+        self._models = Models()  # the identity network stays loaded between previews
         self._warming: list[threading.Thread] = []
 
     def frame(self, path: Path, kind: str, seconds: float) -> np.ndarray:
@@ -102,13 +104,14 @@ class Previews:
         seconds = round(max(0.0, seconds), 3) if kind == "video" else 0.0
         with self._lock:
             rgb = self.frame(path, kind, seconds)
-            return self._faces.get((_stamp(path), seconds), lambda: analyze_image(rgb, AnalysisConfig()))
+            return self._faces.get((_stamp(path), seconds), lambda: analyze_image(rgb, AnalysisConfig(), self._models))
 
     def profile(self, sources: Sequence[Path]) -> SourceProfile:
         if not sources:
             raise FacegraftError("add a source photo first")
         with self._lock:
-            return self._profiles.get(tuple(_stamp(p) for p in sources), lambda: load_sources(list(sources)))
+            return self._profiles.get(tuple(_stamp(p) for p in sources),
+                                      lambda: load_sources(list(sources), self._models))
 
     def reference_image(self, target: Path, kind: str, ref: forms.Reference) -> np.ndarray:
         faces = self.faces(target, kind, ref.time)
@@ -122,7 +125,8 @@ class Previews:
             for ref in refs:
                 key = (_stamp(target), ref)
                 found.extend(self._references.get(key, lambda: references_from_images(
-                    [(self.reference_image(target, kind, ref), 0)], names=[f"face {ref.face + 1}"])))
+                    [(self.reference_image(target, kind, ref), 0)], names=[f"face {ref.face + 1}"],
+                    models=self._models)))
             return found
 
     def swap(self, sources: Sequence[Path], target: Path, kind: str, seconds: float, settings: Settings,
@@ -132,7 +136,7 @@ class Previews:
             references = self.references(target, kind, refs)
             rgb = self.frame(target, kind, seconds)
             return preview_frame(profile, rgb, settings, references=references,
-                                 faces=self.faces(target, kind, seconds), still=kind == "image")
+                                 faces=self.faces(target, kind, seconds), still=kind == "image", models=self._models)
 
     def reenact(self, portrait: Path, driver: Path, driver_kind: str, seconds: float,
                 settings: ReenactSettings) -> np.ndarray:
