@@ -20,10 +20,15 @@ import cv2
 import numpy as np
 from matplotlib.figure import Figure
 
-from facegraft.evaluate.metrics import Evaluation, Section, Strip
+from facegraft.evaluate import blending, coverage, identity, motion, temporal
+from facegraft.evaluate.run import Evaluation, Section
+from facegraft.evaluate.strips import Strip
 from facegraft.io import atomic_output
 
 SCHEMA_VERSION = 1
+# Each family's definition, in the words of the module that measures it.
+DEFINITIONS = {family.__name__.rpartition(".")[2]: family.DEFINITION
+               for family in (identity, motion, temporal, blending, coverage)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,6 +219,7 @@ figcaption { color: #555; font-size: 0.9em; }
 .strips { display: flex; flex-wrap: wrap; gap: 1em; }
 .muted { color: #777; font-size: 0.9em; }
 img { max-width: 100%; }
+dt { font-weight: 600; margin-top: 0.6em; }
 """
 
 
@@ -248,6 +254,11 @@ def _strips_html(strips: Sequence[Strip]) -> str:
     return "".join(parts) or "<p class=muted>No frame had a face in both target and output.</p>"
 
 
+def _definitions_html() -> str:
+    items = "".join(f"<dt>{html.escape(name)}</dt><dd>{html.escape(text)}</dd>" for name, text in DEFINITIONS.items())
+    return f"<dl class=muted>{items}</dl>"
+
+
 def render_html(evaluation: Evaluation) -> str:
     inputs = (f"source {html.escape(', '.join(evaluation.sources))} &middot; target {html.escape(evaluation.target)} "
               f"&middot; output {html.escape(evaluation.output)} &middot; {evaluation.frames} frames")
@@ -260,7 +271,9 @@ def render_html(evaluation: Evaluation) -> str:
             f"<h2>Summary</h2>{_summary_table(evaluation)}"
             f"<h2>Frames</h2>{_strips_html(evaluation.strips)}"
             f"<h2>Over time</h2>{figures}"
-            f"<p class=muted>Definitions: facegraft/evaluate/metrics.py; every number is also in the JSON output.</p>"
+            f"<h2>Definitions</h2>{_definitions_html()}"
+            f"<p class=muted>Every number is also in the JSON output; all values are per frame, then "
+            f"aggregated as mean, median, p10 and p90.</p>"
             f"</body></html>")
 
 
