@@ -2,7 +2,9 @@
 
 A shell beside the library (it may import anything in facegraft; nothing in facegraft imports it):
 `measure` times and scores analysis, smoothing, swap, reenact, live and the UI preview;
-`watermark` attacks the invisible watermark and reports what survives (the tests reuse its attacks).
+`watermark` attacks the invisible watermark and reports what survives (the tests reuse its attacks);
+`quality` swaps a matrix of source photos onto target clips and scores every pair (contact.py draws its
+contact sheet). `quality` takes ~15 minutes on the development media, so it runs only when named.
 """
 
 from __future__ import annotations
@@ -11,17 +13,24 @@ import dataclasses
 
 from facegraft.errors import FacegraftError
 from facegraft.provenance.watermark import Z_MIN
-from facegraft_bench import measure
+from facegraft_bench import measure, quality
 from facegraft_bench import watermark as rb
 
+DEFAULT_PARTS = ("analysis", "smoothing", "swap", "reenact", "live", "preview", "watermark")
+# Minutes, not seconds: run only when named.
+NAMED_ONLY = ("quality",)
 
-def main(parts: list[str]) -> int:
-    """Run the named parts (all when none) and print their figures; unknown names are refused."""
-    known = ("analysis", "smoothing", "swap", "reenact", "live", "preview", "watermark")
+
+def main(parts: list[str], quality_options: quality.QualityOptions | None = None) -> int:
+    """Run the named parts (all but `quality` when none) and print their figures; unknown names are refused.
+
+    `quality_options`: the quality matrix's settings; their dev_media None means the default folder
+    (<repo>/../shared/media-dev) where it exists."""
+    known = DEFAULT_PARTS + NAMED_ONLY
     unknown = set(parts) - set(known)
     if unknown:
         raise FacegraftError(f"unknown bench part {sorted(unknown)[0]!r}; choose from {', '.join(known)}")
-    parts = set(parts or known)
+    parts = set(parts or DEFAULT_PARTS)
     print(f"machine: {measure.machine()}")
     if "analysis" in parts:
         for size in ((640, 360), (1280, 720)):
@@ -60,7 +69,21 @@ def main(parts: list[str]) -> int:
                   f"max {r.latency_max_ms:.0f}, {100 * r.dropped_share:.1f}% of frames dropped")
     if "watermark" in parts:
         print_watermark_report()
+    if "quality" in parts:
+        print_quality_report(quality_options or quality.QualityOptions())
     return 0
+
+
+def print_quality_report(options: quality.QualityOptions) -> None:
+    options = dataclasses.replace(options, dev_media=quality.resolve_dev_media(options.dev_media))
+    media = quality.choose_media(options.dev_media, options.sources, options.targets)
+    print(f"quality: {len(media.sources)} sources x {len(media.targets)} targets, first {options.frames} frames, "
+          f"preset {options.preset}; {media.note}")
+    print(quality.header(), flush=True)
+    report = quality.run_bench(options, on_pair=lambda pair: print(quality.pair_line(pair), flush=True))
+    print("\n".join(quality.summary_lines(report.pairs)))
+    print(quality.legend())
+    print(f"-> {report.json_path}\n-> {report.sheet_path} ({report.sheet_size[0]}x{report.sheet_size[1]})")
 
 
 def print_watermark_report() -> None:
