@@ -7,7 +7,11 @@ unmodified target, the swap with frozen geometry, with shuffled frames, and hard
 from __future__ import annotations
 
 import argparse
+import base64
+import dataclasses
+import html
 import json
+import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -16,9 +20,13 @@ import numpy as np
 import pytest
 
 from facegraft import FacegraftError, analyze, samples
+from facegraft.analysis import analyze_image
 from facegraft.api import Settings, swap
 from facegraft.config import ProvenanceConfig, preset
-from facegraft.evaluate import EvalConfig, Evaluation, evaluate, to_json, write_json, write_report
+from facegraft.evaluate import (EvalConfig, Evaluation, blending, evaluate, identity, realism, render_html, to_json,
+                                write_json, write_report)
+from facegraft.evaluate.figures import THUMBNAIL_HEIGHT, source_pictures
+from facegraft.evaluate.strips import MIN_CROP, make_strips, read_frames, strip_choices
 from facegraft.cli.eval import add_parser as add_eval_parser
 from facegraft.analysis.regions import FACE_OVAL
 from facegraft.io import VideoReader, VideoWriter
@@ -254,3 +262,74 @@ def test_run_without_consent_is_refused(tmp_path: Path) -> None:
     args = parser.parse_args(["eval", "--run", "-s", SOURCE, "-t", "single_face.jpg", "-o", str(tmp_path / "x.jpg")])
     assert "consent" in one_line_error(lambda: args.func(args))
     assert not (tmp_path / "x.jpg").exists()
+
+
+# ---------------------------------------------------------------- what the report shows
+
+
+def data_uris(block: str, kind: str = "png") -> list[np.ndarray]:
+    """Every embedded image of that kind in an HTML block, decoded to BGR."""
+    found = re.findall(rf'src="data:image/{kind};base64,([A-Za-z0-9+/=]+)"', block)
+    return [cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR) for data in found]
+
+
+def between(page: str, start: str, end: str) -> str:
+    assert start in page, f"{start!r} is not on the page"
+    return page.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_html_report_shows_the_source_large_crops_realism_and_definitions(real: Evaluation, work: Path) -> None:
+    page = write_report(real, work / "report_full.html").read_text()
+    # The source photo near the top, before the numbers, at its own proportions.
+    sources = between(page, "<section id=sources>", "</section>")
+    assert page.index("<section id=sources>") < page.index("<h2>Summary</h2>")
+    [thumb] = data_uris(sources, "jpeg")
+    photo = cv2.imread(str(source()))
+    assert thumb.shape[0] == THUMBNAIL_HEIGHT
+    assert abs(thumb.shape[1] - photo.shape[1] * THUMBNAIL_HEIGHT / photo.shape[0]) <= 1
+    # Face crops of at least MIN_CROP pixels though the config asks for fewer: target | output side by side.
+    assert IDENTITY.strip_size < MIN_CROP <= 256
+    [strip] = data_uris(between(page, '<img alt="identity worst"', ">"))
+    assert strip.shape[0] >= 256 and strip.shape[1] >= 2 * 256
+    assert strip[:, : strip.shape[0]].std() > 20  # a face, not an empty canvas
+    # The realism plot, with its caption, among the plots; every plot has a caption.
+    over_time = between(page, "<h2>Over time</h2>", "<section id=definitions>")
+    assert over_time.count("<figure>") == over_time.count("<figcaption>") == len(data_uris(over_time)) == 6
+    assert "<figcaption>Realism per frame: shading agreement" in over_time
+    # Each family's definition on the page, realism's word for word; nothing points into the code.
+    definitions = between(page, "<section id=definitions>", "</section>")
+    for text in (realism.DEFINITION, identity.DEFINITION, blending.DEFINITION):
+        assert html.escape(text) in definitions
+    assert 'href="#def-realism"' in page and "<dt id=def-realism>" in definitions
+    assert re.search(r"\b\w+\.py\b", page) is None
+
+
+def test_report_says_why_a_source_shows_no_photo(real: Evaluation, work: Path) -> None:
+    gone = work / "deleted_after_eval.jpg"
+    page = render_html(dataclasses.replace(real, sources=(str(source()), str(gone))))
+    sources = between(page, "<section id=sources>", "</section>")
+    assert len(data_uris(sources, "jpeg")) == 1
+    assert "deleted_after_eval.jpg: the photo could not be read any more" in sources
+    [(path, picture, note)] = source_pictures([str(work / "person.npz")])
+    assert picture is None and "saved profile (.npz)" in note
+
+
+def test_realism_strips_show_the_worst_and_median_shading(real: Evaluation, swapped: Path, work: Path) -> None:
+    rows = [r for r in real.realism.per_frame if r.shading_agreement is not None]
+    choices = strip_choices((), (), rows)
+    frames = read_frames(target(), {frame for _, _, frame, _ in choices})
+    # The crop boxes of those frames, found again as eval finds them (no smoothing).
+    boxes = {i: analyze_image(rgb, IDENTITY.analysis)[0].box for i, rgb in frames.items()}
+    strips = make_strips((), (), boxes, target(), swapped, IDENTITY.strip_size, realism=rows)
+    shading = sorted(r.shading_agreement for r in rows)
+    assert [(s.metric, s.rank) for s in strips] == [("realism", "worst"), ("realism", "median")]
+    assert strips[0].value == shading[0] and strips[1].value == shading[len(shading) // 2]
+    assert strips[0].value < strips[1].value
+    assert all(s.image.shape == (MIN_CROP, 2 * MIN_CROP + 4, 3) for s in strips)
+    others = tuple(s for s in real.strips if s.metric != "realism")
+    page = render_html(dataclasses.replace(real, strips=others + strips))
+    frames_block = between(page, "<h2>Frames</h2>", "<h2>Over time</h2>")
+    assert "<h3>realism: target | output</h3>" in frames_block
+    assert f"worst: frame {strips[0].frame}, shading agreement {strips[0].value:.3f}" in frames_block
+    [worst] = data_uris(between(frames_block, '<img alt="realism worst"', ">"))
+    assert worst.shape[:2] == (MIN_CROP, 2 * MIN_CROP + 4)

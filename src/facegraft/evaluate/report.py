@@ -1,26 +1,25 @@
 """An evaluation as machine-readable JSON and as one self-contained HTML page.
 
-The HTML embeds everything (plots and frame strips as base64 PNG, styles inline), so it can be
-mailed or attached to an issue as a single file and opened offline.
+The HTML embeds everything (source thumbnails, plots and frame strips as base64 images, styles
+inline), so it can be mailed or attached to an issue as a single file and opened offline. It
+explains itself: what a good value is beside each number, a caption under each picture, and each
+metric family's definition at the end.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import html
-import io
 import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-import cv2
 import numpy as np
-from matplotlib.figure import Figure
 
-from facegraft.evaluate import blending, coverage, identity, motion, temporal
+from facegraft.evaluate import blending, coverage, identity, motion, realism, temporal
+from facegraft.evaluate.figures import encode_png, plots, source_pictures
 from facegraft.evaluate.run import Evaluation, Section
 from facegraft.evaluate.strips import Strip
 from facegraft.io import atomic_output
@@ -28,7 +27,21 @@ from facegraft.io import atomic_output
 SCHEMA_VERSION = 1
 # Each family's definition, in the words of the module that measures it.
 DEFINITIONS = {family.__name__.rpartition(".")[2]: family.DEFINITION
-               for family in (identity, motion, temporal, blending, coverage)}
+               for family in (identity, motion, temporal, blending, realism, coverage)}
+# Speed is measured by the command, not by a family module, so its definition lives here.
+SPEED_DEFINITION = ("Wall-clock time of the swap made for this evaluation (eval --run), reading the target to "
+                    "writing the output; speed = frames / seconds. Depends on the machine and the preset.")
+# How each strip's frames were chosen, and what its number means.
+STRIP_RANKINGS = {
+    "identity": ("distance to source",
+                 "the best, median and worst frame by distance to the source (low: the output looks like the source)"),
+    "motion": ("eye and mouth contour error, IOD",
+               "the best, median and worst frame by eye and mouth contour error (low: the output's expression "
+               "follows the target's)"),
+    "realism": ("shading agreement",
+                "the worst and the median frame by shading agreement (low: the output's light, shadows and "
+                "creases differ from the target's, as on a face pasted in from another photo)"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +74,11 @@ SUMMARY = (
         "low (0: none; a hard paste ~0.2)"),
     Row("blending", ("skin_delta_e", "median"), "skin tone vs target's cheeks", "CIEDE2000", "low (< 3 hard to see)"),
     Row("blending", ("neck_delta_e_excess",), "face-to-neck colour difference added", "CIEDE2000", "near 0 or below"),
+    Row("realism", ("shading_agreement", "median"), "shading agreement (light and creases)", "Pearson r",
+        "high (>= 0.8; a pasted face ~0.6)"),
+    Row("realism", ("detail_ratio", "median"), "fine detail, output / target", "ratio", "0.85-1.2"),
+    Row("realism", ("brow_contrast_ratio", "median"), "brow contrast, output / target", "ratio",
+        "near 1 (far below: washed-out brows)"),
     Row("coverage", ("missed_rate",), "frames with a face left unswapped", "share", "0"),
     Row("speed", ("fps",), "swap speed", "frames / s", "high"),
     Row("speed", ("seconds",), "swap time", "s", "low"),
@@ -140,140 +158,100 @@ def _number(value: float | None) -> str:
     return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
 
 
-# ---------------------------------------------------------------- plots
-
-
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _series(records: Sequence[Any], name: str) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [(r.frame, getattr(r, name)) for r in records if getattr(r, name) is not None]
-    if not pairs:
-        return np.zeros(0), np.zeros(0)
-    frames, values = zip(*pairs)
-    return np.asarray(frames), np.asarray(values, np.float64)
-
-
-def _plot(title: str, panels: Sequence[tuple[str, Sequence[tuple[Sequence[Any], str, str, str]]]],
-          reference: Callable[[Any], None] | None = None) -> str:
-    """Panels of (y label, [(records, field, legend, style)]), stacked over a shared frame axis."""
-    fig = Figure(figsize=(9, 1.2 + 2.0 * len(panels)))
-    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (ylabel, lines) in zip(axes, panels):
-        for records, field, legend, style in lines:
-            x, y = _series(records, field)
-            ax.plot(x, y, style, label=legend, markersize=3, linewidth=1.2)
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
-        if reference is not None:
-            reference(ax)
-    axes[0].set_title(title)
-    axes[-1].set_xlabel("frame")
-    return _png(fig)
-
-
-def plots(evaluation: Evaluation) -> list[tuple[str, str]]:
-    """(caption, base64 PNG) of each plot over time."""
-    ident = evaluation.identity.per_frame
-    motion = evaluation.motion.per_frame
-    temporal = evaluation.temporal.per_frame
-    blending = evaluation.blending.per_frame
-    out = [
-        ("Identity distance of the output face (frames with descriptors); below the dashed line counts as the "
-         "same person.",
-         _plot("identity", [("dlib distance", [(ident, "distance_to_source", "to source", "o-"),
-                                               (ident, "distance_to_target", "to target", "s-")])],
-               reference=lambda ax: ax.axhline(0.6, color="grey", linestyle="--", linewidth=1))),
-        ("Expression: the output should follow the target.",
-         _plot("eye openness and jaw opening", [
-             (name, [(motion, f"{key}_target", "target", "-"), (motion, f"{key}_output", "output", "--")])
-             for name, key in (("eye open (left)", "eye_open_left"), ("eye open (right)", "eye_open_right"),
-                               ("jaw open (IOD)", "jaw_open"))])),
-        ("Head pose error of the output against the target, per axis.",
-         _plot("pose error", [("degrees", [(motion, "pitch_error", "pitch", "-"), (motion, "yaw_error", "yaw", "-"),
-                                           (motion, "roll_error", "roll", "-")])])),
-        ("Flicker: mean absolute frame-to-frame change inside the face; the output should track the target.",
-         _plot("flicker", [("grey levels", [(temporal, "flicker_target", "target", "-"),
-                                            (temporal, "flicker_output", "output", "-")])])),
-        ("Seam: edge energy the output adds along the face outline, relative to the target's own edges there "
-         "(0: nothing added).",
-         _plot("seam", [("ratio", [(blending, "seam_ratio", "seam ratio", "-")])])),
-    ]
-    return out
-
-
 # ---------------------------------------------------------------- HTML
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
 td, th { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f3f3f3; }
 figure { margin: 1.5em 0; }
 figcaption { color: #555; font-size: 0.9em; }
-.strips { display: flex; flex-wrap: wrap; gap: 1em; }
+.strips, .sources { display: flex; flex-wrap: wrap; gap: 1em; }
+.sources figure { margin: 0.5em 0; }
 .muted { color: #777; font-size: 0.9em; }
 img { max-width: 100%; }
-dt { font-weight: 600; margin-top: 0.6em; }
+dt { font-weight: 600; margin-top: 0.8em; }
+dd { margin: 0.2em 0 0 1.5em; line-height: 1.4; }
+a { color: inherit; }
 """
 
 
-def _image_png(rgb: np.ndarray) -> str:
-    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    return base64.b64encode(data.tobytes()).decode("ascii") if ok else ""
+def _sources_html(sources: Sequence[str]) -> str:
+    pictures, lines = [], []
+    for path, jpeg, note in source_pictures(sources):
+        name = html.escape(Path(path).name)
+        if jpeg is None:
+            lines.append(f"<p>{name}: {html.escape(note)}.</p>")
+        else:
+            pictures.append(f'<figure><img alt="source photo {name}" src="data:image/jpeg;base64,{jpeg}">'
+                            f"<figcaption>{name}</figcaption></figure>")
+    body = (f"<div class=sources>{''.join(pictures)}</div>" if pictures else "") + "".join(lines)
+    return f"<section id=sources><h2>Source</h2>{body or '<p>No source was given.</p>'}</section>"
+
+
+def _section_cell(section: str) -> str:
+    name = html.escape(section)
+    return f'<a href="#def-{name}">{name}</a>' if section in DEFINITIONS or section == "speed" else name
 
 
 def _summary_table(evaluation: Evaluation) -> str:
     rows = []
     for row in SUMMARY:
         value = lookup(evaluation, row)
-        if row.section == "speed" and evaluation.speed is None:
+        if row.section not in evaluation.sections():
             continue
-        rows.append(f"<tr><td>{html.escape(row.section)}</td><td>{html.escape(row.label)}</td>"
+        rows.append(f"<tr><td>{_section_cell(row.section)}</td><td>{html.escape(row.label)}</td>"
                     f"<td class=num>{_number(value)}</td><td>{html.escape(row.unit)}</td>"
                     f"<td class=muted>{html.escape(row.good)}</td></tr>")
     head = "<tr><th>section</th><th>metric</th><th>value</th><th>unit</th><th>good</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
+    return (f"<table>{head}{''.join(rows)}</table><p class=muted>Good: what a good value looks like. Each section "
+            f"is defined under Definitions below (follow its name); -: not measured.</p>")
 
 
 def _strips_html(strips: Sequence[Strip]) -> str:
     parts = []
-    for metric, what in (("identity", "distance to source"), ("motion", "eye and mouth contour error, IOD")):
+    for metric, (what, chosen_by) in STRIP_RANKINGS.items():
         chosen = [s for s in strips if s.metric == metric]
         if not chosen:
             continue
         cells = "".join(
-            f'<figure><img alt="{metric} {s.rank}" src="data:image/png;base64,{_image_png(s.image)}">'
+            f'<figure><img alt="{metric} {s.rank}" src="data:image/png;base64,{encode_png(s.image)}">'
             f"<figcaption>{s.rank}: frame {s.frame}, {what} {s.value:.3f}</figcaption></figure>" for s in chosen)
-        parts.append(f"<h3>{metric}: target | output</h3><div class=strips>{cells}</div>")
-    return "".join(parts) or "<p class=muted>No frame had a face in both target and output.</p>"
+        parts.append(f"<h3>{metric}: target | output</h3><p class=muted>{html.escape(chosen_by.capitalize())}."
+                     f"</p><div class=strips>{cells}</div>")
+    if not parts:
+        return "<p class=muted>No frame had a face in both target and output.</p>"
+    return ("<p class=muted>Each strip shows the target's face (left) and the output's (right) in the same frame, "
+            "cropped at the target face.</p>" + "".join(parts))
 
 
-def _definitions_html() -> str:
-    items = "".join(f"<dt>{html.escape(name)}</dt><dd>{html.escape(text)}</dd>" for name, text in DEFINITIONS.items())
-    return f"<dl class=muted>{items}</dl>"
+def _definitions_html(evaluation: Evaluation) -> str:
+    shown = {name: text for name, text in DEFINITIONS.items() if name in evaluation.sections()}
+    if evaluation.speed is not None:
+        shown["speed"] = SPEED_DEFINITION
+    items = "".join(f"<dt id=def-{html.escape(name)}>{html.escape(name)}</dt><dd>{html.escape(text)}</dd>"
+                    for name, text in shown.items())
+    return (f"<section id=definitions><h2>Definitions</h2><dl>{items}</dl>"
+            f"<p>IOD: the target face's inter-ocular distance, the unit of landmark errors. Every number is also "
+            f"in the JSON output; all values are per frame, then aggregated as mean, median, p10 and p90.</p>"
+            f"</section>")
 
 
 def render_html(evaluation: Evaluation) -> str:
     inputs = (f"source {html.escape(', '.join(evaluation.sources))} &middot; target {html.escape(evaluation.target)} "
               f"&middot; output {html.escape(evaluation.output)} &middot; {evaluation.frames} frames")
-    figures = "".join(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-                      f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-                      for caption, data in plots(evaluation))
+    figures = "".join(f'<figure><img alt="{html.escape(p.caption)}" src="data:image/png;base64,{p.png}">'
+                      f"<figcaption>{html.escape(p.caption)}</figcaption></figure>" for p in plots(evaluation))
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime())
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>facegraft evaluation</title>"
             f"<style>{STYLE}</style></head><body><h1>facegraft evaluation</h1><p class=muted>{inputs}; {when}</p>"
+            f"{_sources_html(evaluation.sources)}"
             f"<h2>Summary</h2>{_summary_table(evaluation)}"
             f"<h2>Frames</h2>{_strips_html(evaluation.strips)}"
             f"<h2>Over time</h2>{figures}"
-            f"<h2>Definitions</h2>{_definitions_html()}"
-            f"<p class=muted>Every number is also in the JSON output; all values are per frame, then "
-            f"aggregated as mean, median, p10 and p90.</p>"
+            f"{_definitions_html(evaluation)}"
             f"</body></html>")
 
 

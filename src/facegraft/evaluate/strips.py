@@ -1,4 +1,5 @@
-"""The report's frame strips: target and output face side by side at the best, median and worst frame.
+"""The report's frame strips: target and output face side by side at the best, median and worst frame
+(identity, motion) and at the worst and median shading agreement (realism).
 
 The evaluation keeps no frames in memory, so the few shown are read again from the files.
 """
@@ -14,20 +15,26 @@ import numpy as np
 
 from facegraft.evaluate.identity import IdentityFrame
 from facegraft.evaluate.motion import MotionFrame
+from facegraft.evaluate.realism import RealismFrame
 from facegraft.io import MediaKind, VideoReader, probe, read_image
+
+# Pixels per side of a face crop, at the least: below this, creases, pores and brows cannot be judged.
+MIN_CROP = 256
 
 
 @dataclasses.dataclass(frozen=True)
 class Strip:
-    metric: str  # "identity" or "motion"
+    metric: str  # "identity", "motion" or "realism"
     rank: str  # "best", "median" or "worst"
     frame: int
     value: float
     image: np.ndarray  # target crop | output crop, RGB uint8
 
 
-def strip_choices(identity: Sequence[IdentityFrame], motion: Sequence[MotionFrame]) -> list[tuple[str, str, int, float]]:
-    """(metric, rank, frame, value) of the best, median and worst frame for identity and motion."""
+def strip_choices(identity: Sequence[IdentityFrame], motion: Sequence[MotionFrame],
+                  realism: Sequence[RealismFrame] = ()) -> list[tuple[str, str, int, float]]:
+    """(metric, rank, frame, value) of the best, median and worst frame for identity and motion, and of the
+    worst and median shading agreement (lowest first) for realism."""
     ranked = {
         "identity": sorted((r.distance_to_source, r.frame) for r in identity if r.distance_to_source is not None),
         "motion": sorted((r.contour_nme, r.frame) for r in motion),
@@ -37,6 +44,10 @@ def strip_choices(identity: Sequence[IdentityFrame], motion: Sequence[MotionFram
         if rows:
             for rank, (value, frame) in zip(("best", "median", "worst"), (rows[0], rows[len(rows) // 2], rows[-1])):
                 out.append((metric, rank, frame, float(value)))
+    shading = sorted((r.shading_agreement, r.frame) for r in realism if r.shading_agreement is not None)
+    if shading:
+        for rank, (value, frame) in zip(("worst", "median"), (shading[0], shading[len(shading) // 2])):
+            out.append(("realism", rank, frame, float(value)))
     return out
 
 
@@ -73,18 +84,19 @@ def face_crop(rgb: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
 
 
 def make_strips(identity: Sequence[IdentityFrame], motion: Sequence[MotionFrame], boxes: Mapping[int, np.ndarray],
-                target: Path, output: Path, size: int) -> tuple[Strip, ...]:
-    """Strips of the chosen frames, each cropped at the target face's box of that frame (`boxes`)."""
-    choices = strip_choices(identity, motion)
+                target: Path, output: Path, size: int, realism: Sequence[RealismFrame] = ()) -> tuple[Strip, ...]:
+    """Strips of the chosen frames, each cropped at the target face's box of that frame (`boxes`), with crops
+    of `size` pixels but never under MIN_CROP."""
+    size = max(size, MIN_CROP)
+    choices = strip_choices(identity, motion, realism)
     wanted = {frame for _, _, frame, _ in choices}
     t_frames, o_frames = read_frames(target, wanted), read_frames(output, wanted)
     gap = np.full((size, 4, 3), 255, np.uint8)
     strips = []
     for metric, rank, frame, value in choices:
-        if frame in t_frames and frame in o_frames:
-            box = boxes[frame]
-            image = np.concatenate([face_crop(t_frames[frame], box, size), gap,
-                                    face_crop(o_frames[frame][: t_frames[frame].shape[0], : t_frames[frame].shape[1]],
-                                              box, size)], axis=1)
+        if frame in t_frames and frame in o_frames and frame in boxes:
+            t_rgb, box = t_frames[frame], boxes[frame]
+            o_rgb = o_frames[frame][: t_rgb.shape[0], : t_rgb.shape[1]]
+            image = np.concatenate([face_crop(t_rgb, box, size), gap, face_crop(o_rgb, box, size)], axis=1)
             strips.append(Strip(metric, rank, frame, value, image))
     return tuple(strips)
