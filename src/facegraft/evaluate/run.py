@@ -1,7 +1,7 @@
 """The evaluation of one swap result: target and output read together, every metric family per frame.
 
 Both videos are analysed without smoothing, so that the filter neither hides jitter in the output
-nor adds lag to either side. Each family (identity, motion, temporal, blending, coverage) has its
+nor adds lag to either side. Each family (identity, motion, temporal, blending, realism, coverage) has its
 own module with its per-frame record, its measure, its aggregate (mean, median, p10 and p90 of the
 per-frame values, and a few rates) and its DEFINITION; pairing.py says which faces are compared.
 """
@@ -20,6 +20,7 @@ from facegraft.evaluate.blending import BlendingFrame, blending_aggregate, blend
 from facegraft.evaluate.coverage import CoverageFrame, coverage_aggregate, coverage_frame
 from facegraft.evaluate.identity import IdentityFrame, identity_aggregate, identity_frame, source_descriptor
 from facegraft.evaluate.motion import MotionFrame, motion_aggregate, motion_frame
+from facegraft.evaluate.realism import RealismFrame, realism_aggregate, realism_frame
 from facegraft.evaluate.pairing import (check_pair, check_size, face_region, grey, largest_face, lockstep,
                                         paired_face, sampled_frames)
 from facegraft.evaluate.strips import Strip, make_strips
@@ -59,11 +60,12 @@ class Evaluation:
     temporal: Section
     blending: Section
     coverage: Section
+    realism: Section | None = None
     speed: Section | None = None
     strips: tuple[Strip, ...] = ()
 
     def sections(self) -> dict[str, Section]:
-        names = ("identity", "motion", "temporal", "blending", "coverage", "speed")
+        names = ("identity", "motion", "temporal", "blending", "realism", "coverage", "speed")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
@@ -78,6 +80,7 @@ class _Evaluator:
         self.motion: list[MotionFrame] = []
         self.temporal: list[TemporalFrame] = []
         self.blending: list[BlendingFrame] = []
+        self.realism: list[RealismFrame] = []
         self.coverage: list[CoverageFrame] = []
         self.boxes: dict[int, np.ndarray] = {}  # target face box per frame, to crop the strips
         self.frames = 0
@@ -102,6 +105,7 @@ class _Evaluator:
         region = face_region(face, t_rgb.shape)
         self.boxes[index] = face.box
         self.blending.append(blending_frame(index, t_rgb, o_rgb, greys, face, region, self.config.seam_width))
+        self.realism.append(realism_frame(index, greys[0], greys[1], face))
         jitters = self._jitter.step(index, face, match)
         if self._before is not None:
             self.temporal.append(temporal_frame(index, greys, self._before, region, jitters))
@@ -125,11 +129,13 @@ class _Evaluator:
             "motion": Section(motion_aggregate(self.motion), tuple(self.motion)),
             "temporal": Section(temporal_aggregate(self.temporal), tuple(self.temporal)),
             "blending": Section(blending_aggregate(self.blending), tuple(self.blending)),
+            "realism": Section(realism_aggregate(self.realism), tuple(self.realism)),
             "coverage": Section(coverage_aggregate(self.coverage, self.frames), tuple(self.coverage)),
         }
 
     def strips(self, target: Path) -> tuple[Strip, ...]:
-        return make_strips(self.identity, self.motion, self.boxes, target, self.output, self.config.strip_size)
+        return make_strips(self.identity, self.motion, self.boxes, target, self.output, self.config.strip_size,
+                           realism=self.realism)
 
 
 def evaluate(sources: Sequence[str | Path], target: str | Path, output: str | Path,
