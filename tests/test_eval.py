@@ -68,7 +68,7 @@ def oval_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def hard_paste(swapped: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-    """The swap's face cut out along the face outline with no feathering, 20 levels brighter, over the target.
+    """The swap's face cut out along the face outline with no feathering, 35 levels brighter, over the target.
 
     The outline comes from the default (smoothed) analysis, not the one eval uses, so the test
     does not hand the metric its own boundary.
@@ -80,7 +80,7 @@ def hard_paste(swapped: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
             continue
         face = max(analysed.faces, key=lambda f: f.box[2] - f.box[0])
         mask = oval_mask(face.landmarks, rgb.shape)[..., None]
-        yield np.where(mask, np.clip(out.astype(np.int16) + 20, 0, 255).astype(np.uint8), rgb)
+        yield np.where(mask, np.clip(out.astype(np.int16) + 35, 0, 255).astype(np.uint8), rgb)
 
 
 def agg(evaluation: Evaluation, section: str, *path: str) -> float:
@@ -154,7 +154,9 @@ def test_hard_paste_scores_worse_on_seams(work: Path, swapped: Path, real: Evalu
     result = evaluate([source()], target(), pasted, CHEAP)
     assert agg(result, "blending", "seam_ratio", "median") > 2 * agg(real, "blending", "seam_ratio", "median")
     assert agg(result, "blending", "seam_contrast", "median") > 2 * agg(real, "blending", "seam_contrast", "median")
-    # Brighter skin is also further from the target's tone.
+    # Brighter skin is also further from the target's tone. The swap itself sits 3-4 CIEDE2000 from
+    # the target's cheeks (the source keeps its own skin pattern under the target's light), and
+    # 20 levels brighter was within that; 35 is a paste anyone would see.
     assert agg(result, "blending", "skin_delta_e", "median") > agg(real, "blending", "skin_delta_e", "median")
 
 

@@ -61,7 +61,8 @@ class SwapConfig:
     shape_transfer: float = 0.7  # 0: keep the target's face shape, 1: the source's (outline always the target's)
     detail: float = 0.8  # 0: the target's fine skin detail, 1: the source's (moles, freckles, wrinkles)
     colour_strength: float = 1.0  # how fully the source skin takes the target's tone
-    shading: bool = True  # put the target's low-frequency light on the face
+    shading: bool = True  # fit the target's light as a smooth field too (falloff, broad shadows)
+    creases: bool = True  # carry the target's expression creases (frowns, folds, wrinkles) over
     blend: str = "multiband"
     occlusion: bool = True  # keep hands, microphones, glasses in front of the face (video)
     eyes: str = "target"  # target: the target's own eyes; source: the source's iris colour
@@ -81,7 +82,7 @@ class SwapConfig:
 
 
 PRESETS = {
-    "fast": dict(blend="alpha", shading=False, occlusion=False, render_max_side=160),
+    "fast": dict(blend="alpha", creases=False, occlusion=False, render_max_side=160),
     "balanced": dict(),
     "quality": dict(render_max_side=512),
 }

@@ -1,8 +1,10 @@
 """The swap: each selected target face gets the source's identity, keeping the target's motion.
 
-Per face and frame: render the source texture on the target's geometry (generate), then bring it
-into the target's colour and light, keep the chosen share of fine detail, respect occluders and
-blend it in (refine). Per-track state (colour statistics, expected appearance) keeps video steady.
+Per face and frame: render the source's flat-lit texture on the target's geometry (generate), then
+refine it: the target's light fitted over the output surface (spherical harmonics) and as a smooth
+field, the target's skin tone, the target's expression creases, fine grain at the target's level,
+the target's specular sheen, the source's own brow contrast; then occluders and blending.
+Per-track state (light, colour statistics, neutral look, expected appearance) keeps video steady.
 """
 
 from __future__ import annotations
@@ -14,16 +16,23 @@ import cv2
 import numpy as np
 
 from facegraft.analysis import Face
+from facegraft.analysis.lighting import Lighting, blend_lighting
 from facegraft.config import SwapConfig
 from facegraft.generate.base import SourceProfile
 from facegraft.generate.mesh import MeshRenderer
 from facegraft.refine.blend import alpha_blend, multiband_blend, poisson_blend
-from facegraft.refine.colour import ColourStats, blend_stats, colour_stats, transfer_colour, transfer_detail
+from facegraft.analysis.colour import MAX_SCALE, MIN_SCALE
+from facegraft.refine.colour import (ColourStats, blend_stats, colour_stats, match_grain, transfer_colour,
+                                    transfer_detail)
+from facegraft.refine.brows import keep_brow_contrast, source_brow_contrast
+from facegraft.refine.composite import FACE_WIDTH_IOD, Placed, face_alpha, grow_window, place_generated
+from facegraft.refine.creases import NeutralLook, apply_creases, crease_texture
 from facegraft.refine.eyes import recolour_irises
-from facegraft.refine.shading import relight
-from facegraft.refine.composite import FACE_WIDTH_IOD, face_alpha, grow_window, place_generated
+from facegraft.refine.shading import apply_lighting, carry_highlights, relight, target_lighting
 from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occlusion_texture
 
+# With the target's light put on explicitly, tone transfer may only gently change lightness contrast.
+LIT_LIGHTNESS_SCALE = (0.8, 1.25)
 MARGIN = 0.25  # share of the face size added around it for blending
 FORGET_AFTER = 60  # frames after which a vanished track's state is dropped
 
@@ -33,6 +42,8 @@ class _TrackState:
     source_stats: ColourStats | None = None
     target_stats: ColourStats | None = None
     appearance: AppearanceModel = dataclasses.field(default_factory=AppearanceModel)
+    lighting: Lighting | None = None
+    neutral: NeutralLook = dataclasses.field(default_factory=NeutralLook)
     last_frame: int = 0
 
 
@@ -55,6 +66,8 @@ class FaceSwapper:
         self.config = config
         self.generator = MeshRenderer(config.shape_transfer, config.render_max_side)
         self.video = video
+        # Each source's own brow contrast, measured once in its flat-lit texture.
+        self._brows = {id(p): source_brow_contrast(p.appearance.texture, p.appearance.seen, p.appearance.skin) for p in self.profiles}
         self._tracks: dict[int, _TrackState] = {}
         self._frame = 0
 
@@ -82,43 +95,77 @@ class FaceSwapper:
         face_px = FACE_WIDTH_IOD * face.pose.scale
         x0, y0, x1, y1 = grow_window(rendered.window, face_px * MARGIN, out.shape[:2])
         target = original[y0:y1, x0:x1]
-        canvas, covered, uv, weight, skin = place_generated(rendered, (x0, y0, x1, y1), target)
-        coloured = self._colour(canvas, target, covered, skin, state, face_px)
-        alpha = face_alpha(rendered, (x0, y0), covered, weight, face_px)
-        occlusion = self._occlusion(original, face, uv if rendered.uv is not None else None, covered, state)
+        placed = place_generated(rendered, (x0, y0, x1, y1), target)
+        covered = placed.covered
+        coloured = self._colour(placed, target, original, face, state, profile)
+        alpha = face_alpha(rendered, (x0, y0), covered, placed.weight, face_px)
+        occlusion = self._occlusion(original, face, placed.uv, covered, state, profile)
         alpha = alpha * (1.0 - occlusion)
         out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
         if cfg.eyes == "source" and np.isfinite(profile.identity.iris).all():
             recolour_irises(out, original, face, profile.identity.iris)
         return FaceResult(track=face.track, source=source, window=(x0, y0, x1, y1), alpha=alpha, occlusion=occlusion)
 
-    def _colour(self, canvas: np.ndarray, target: np.ndarray, covered: np.ndarray, skin: np.ndarray,
-                state: _TrackState, face_px: float) -> np.ndarray:
+    def _colour(self, placed: Placed, target: np.ndarray, frame: np.ndarray, face: Face, state: _TrackState,
+                profile: SourceProfile) -> np.ndarray:
+        """The generated face in the target's light, tone, creases, grain and with its own brows."""
+        canvas = self._light(placed, target, state)
+        image = self._tone(canvas, placed, target, state)
+        return self._surface(image, placed, target, frame, face, state, profile)
+
+    def _light(self, placed: Placed, target: np.ndarray, state: _TrackState) -> np.ndarray:
+        # The source's skin is flat-lit (generate.delight), so it always takes the target's light.
+        if placed.normals is None:
+            return placed.canvas
+        now = target_lighting(target, placed.normals, placed.covered, placed.skin)
+        state.lighting = blend_lighting(state.lighting, now, self.config.temporal if self.video else 0.0)
+        if state.lighting is None:
+            return placed.canvas
+        return apply_lighting(placed.canvas, placed.normals, placed.covered, placed.skin, state.lighting)
+
+    def _tone(self, canvas: np.ndarray, placed: Placed, target: np.ndarray, state: _TrackState) -> np.ndarray:
         cfg = self.config
-        # Tone is measured on bare skin only: brows, eyes, lips and hairline differ between people.
-        inner = skin if skin.sum() > 50 else covered.astype(np.float32)
+        # Tone is measured on bare skin only: brows, eyes, lips and hairline differ between people;
+        # where the source photo showed hair over the face (weight 0), its stats would count the hair.
+        inner = placed.skin * placed.weight
+        inner = inner if inner.sum() > 50 else placed.covered.astype(np.float32)
         # Every other pixel measures the same statistics at a quarter of the cost.
         source_now, target_now = colour_stats(canvas[::2, ::2], inner[::2, ::2]), colour_stats(target[::2, ::2], inner[::2, ::2])
         keep = cfg.temporal if self.video else 0.0
         state.source_stats = blend_stats(state.source_stats, source_now, keep)
         state.target_stats = blend_stats(state.target_stats, target_now, keep)
-        weights = covered.astype(np.float32)
-        image = transfer_colour(canvas, weights, state.source_stats, state.target_stats, cfg.colour_strength)
-        if cfg.shading:
-            image = relight(image, target, covered, skin)
+        lightness = LIT_LIGHTNESS_SCALE if cfg.shading and state.lighting is not None else (MIN_SCALE, MAX_SCALE)
+        image = transfer_colour(canvas, placed.covered.astype(np.float32), state.source_stats, state.target_stats,
+                                cfg.colour_strength, lightness)
+        return relight(image, target, placed.covered, placed.skin) if cfg.shading else image
+
+    def _surface(self, image: np.ndarray, placed: Placed, target: np.ndarray, frame: np.ndarray, face: Face,
+                 state: _TrackState, profile: SourceProfile) -> np.ndarray:
+        """Creases, fine detail and brows: what lies on the skin at a few pixels' scale."""
+        cfg, covered = self.config, placed.covered
+        size = profile.appearance.texture.shape[0]
+        if cfg.creases and state.lighting is not None and placed.uv is not None:
+            creases = crease_texture(frame, face, state.lighting, state.neutral if self.video else None)
+            image = apply_creases(image, covered, placed.uv, size, creases)
         if cfg.detail < 1.0:
+            face_px = FACE_WIDTH_IOD * face.pose.scale
             image = transfer_detail(image, target, covered, cfg.detail, sigma=max(1.0, face_px / 60))
-        return image
+        image = match_grain(image, target, covered, placed.skin, sigma=max(0.8, face.pose.scale / 16))
+        if state.lighting is not None and placed.normals is not None:
+            image = carry_highlights(image, target, placed.normals, covered, placed.skin, state.lighting)
+        if placed.uv is None:
+            return image
+        return keep_brow_contrast(image, covered, placed.weight, placed.uv, size, self._brows[id(profile)])
 
     def _occlusion(self, original: np.ndarray, face: Face, uv: np.ndarray | None, covered: np.ndarray,
-                   state: _TrackState) -> np.ndarray:
+                   state: _TrackState, profile: SourceProfile) -> np.ndarray:
         # The appearance model lives in texture space: a face without texture coordinates gets none.
         if not (self.config.occlusion and self.video) or uv is None:
             return np.zeros(covered.shape, np.float32)
         texture_occ = occlusion_texture(state.appearance, original, face)
         if not texture_occ.any():
             return np.zeros(covered.shape, np.float32)
-        size = self.profiles[0].appearance.texture.shape[0]
+        size = profile.appearance.texture.shape[0]
         occ = occlusion_in_image(texture_occ, uv, size) * covered
         occ = cv2.GaussianBlur(occ.astype(np.float32), (0, 0), 2.0)
         return np.clip(occ * 1.5, 0.0, 1.0)

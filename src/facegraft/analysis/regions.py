@@ -8,9 +8,13 @@ import functools
 import numpy as np
 
 from facegraft.analysis.facemodel import load_face_model
+from facegraft.analysis.types import Face
 
 # The swap fades out over the upper forehead, where hair (fringes, hairlines) often begins.
 FOREHEAD_FADE = (0.95, 1.25)  # template heights (IOD) where the mask starts to fade and reaches zero
+# Expression displacement (IOD) where skin starts to count as moved, and the ramp to fully moved: a
+# neutral face's fit still leaves 0.02-0.05 IOD of residual offsets.
+ACTIVE_OFFSET = (0.04, 0.08)
 
 FACE_OVAL = np.array([10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
                       377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109])
@@ -48,3 +52,44 @@ def skin_weights() -> np.ndarray:
     features = np.concatenate([*OPENINGS, BROWS, OUTER_LIPS])
     d = np.linalg.norm(t[:, None, :] - t[None, features, :], axis=2).min(axis=1)
     return (np.clip((d - 0.08) / 0.1, 0.0, 1.0) * mask_weights()).astype(np.float32)
+
+
+def expression_activity(face: Face) -> np.ndarray:
+    """(478,) 0..1: how far this face's expression moved each vertex from its neutral shape."""
+    moved = np.linalg.norm(face.expression.offsets, axis=1)
+    start, ramp = ACTIVE_OFFSET
+    return np.clip((moved - start) / ramp, 0.0, 1.0)
+
+
+@functools.cache
+def crease_weights() -> np.ndarray:
+    """Per-vertex 1 where expression creases are carried over: skin up to close to the eyes, lips and
+    brows (crow's feet, the frown between the brows and nose wrinkles lie there), 0 on them."""
+    t = load_face_model().template
+
+    def beyond(group: np.ndarray, start: float, ramp: float) -> np.ndarray:
+        d = np.linalg.norm(t[:, None, :] - t[None, group, :], axis=2).min(axis=1)
+        return np.clip((d - start) / ramp, 0.0, 1.0)
+
+    features = np.concatenate([*OPENINGS, OUTER_LIPS])
+    return (beyond(features, 0.05, 0.06) * beyond(BROWS, 0.03, 0.05) * mask_weights()).astype(np.float32)
+
+
+# Named expression measures (analysis.facemodel) with the range a relaxed face stays in, and the
+# distance beyond it that counts as one unit of expression: a wink, a grin, a frown, an open jaw.
+RELAXED = {"eye_open_left": (0.75, 9.0, 0.25), "eye_open_right": (0.75, 9.0, 0.25), "jaw_open": (-9.0, 0.15, 0.2),
+           "mouth_smile": (-0.12, 0.05, 0.08), "brow_raise_left": (-0.06, 0.06, 0.06),
+           "brow_raise_right": (-0.06, 0.06, 0.06), "lip_pucker": (-9.0, 0.1, 0.1)}
+
+
+def expression_energy(face: Face) -> float:
+    """0 for a relaxed face, growing with how far its named measures leave the relaxed range.
+
+    Measured against the template rather than the face's own neutral shape, whose estimate in a
+    video is pulled toward whatever expression the clip holds longest."""
+    energy = 0.0
+    for name, (low, high, unit) in RELAXED.items():
+        value = face.expression.named.get(name)
+        if value is not None:
+            energy += (max(low - value, 0.0, value - high) / unit) ** 2
+    return energy

@@ -46,6 +46,12 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
+def camera_normals(face: Face) -> np.ndarray:
+    """(478, 3) unit vertex normals of this frame's shape in the viewer frame (z toward the camera)."""
+    normals = vertex_normals(face.shape, oriented_triangles())
+    return (face.pose.rotation @ normals.T).T
+
+
 @functools.cache
 def uv_points(size: int) -> np.ndarray:
     """(478, 2) texel coordinates of every vertex in a size x size texture."""
@@ -97,12 +103,21 @@ def _texel_barycentrics(uv: np.ndarray, tris: np.ndarray, raster: Raster) -> np.
 
 def texel_attribute(layout: UVLayout, vertex_values: np.ndarray) -> np.ndarray:
     """Interpolate per-vertex values (N, K) to every covered texel: (size, size, K)."""
-    tris = oriented_triangles()
+    flat, corners, bary = _texel_corners(layout.size)
+    values = vertex_values.astype(np.float32)
+    out = np.zeros((layout.size * layout.size, values.shape[1]), np.float32)
+    out[flat] = (values[corners[:, 0]] * bary[:, :1] + values[corners[:, 1]] * bary[:, 1:2]
+                 + values[corners[:, 2]] * bary[:, 2:])
+    return out.reshape(layout.raster.shape + (values.shape[1],))
+
+
+@functools.cache
+def _texel_corners(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat index, corner vertices and barycentric weights of every covered texel (fixed per size)."""
+    layout = uv_layout(size)
     covered = layout.covered
-    out = np.zeros(layout.raster.shape + (vertex_values.shape[1],), np.float32)
-    t = layout.raster.triangle[covered]
-    out[covered] = np.einsum("ij,ijk->ik", layout.raster.values[covered], vertex_values[tris[t]])
-    return out
+    corners = oriented_triangles()[layout.raster.triangle[covered]]
+    return np.flatnonzero(covered), corners, layout.raster.values[covered].astype(np.float32)
 
 
 def mirror_texture(texture: np.ndarray) -> np.ndarray:

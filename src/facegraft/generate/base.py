@@ -55,6 +55,7 @@ class GeneratedFace:
     to_frame: np.ndarray  # (2, 3) float64 affine, crop pixel -> frame pixel
     points: np.ndarray  # (478, 2) output mesh vertices in frame pixels (the openings are cut from them)
     uv: np.ndarray | None = None  # (h, w, 2) float32 texture coordinates in the profile's texels, if any
+    normals: np.ndarray | None = None  # (h, w, 3) float32 unit surface normals, viewer frame (z to camera)
 
     @property
     def shift(self) -> tuple[int, int] | None:

@@ -18,13 +18,14 @@ import numpy as np
 from facegraft.analysis.facemodel import N_MESH, load_face_model, project
 from facegraft.analysis.raster import rasterize, window_of
 from facegraft.analysis.regions import FACE_OVAL, OPENINGS, hair_band, mask_weights, skin_weights
-from facegraft.analysis.texture import oriented_triangles, uv_layout, uv_points
+from facegraft.analysis.texture import oriented_triangles, uv_layout, uv_points, vertex_normals
 from facegraft.analysis.types import Face
 from facegraft.generate.base import GeneratedFace, SourceProfile, shift_transform
 from facegraft.generate.mesh_texture import TEXTURE_SIZE, skin_texture
 
 OUTLINE_FALLOFF = 0.35  # IOD over which shape transfer fades in from the face outline
 OPENING_FALLOFF = 0.12  # ... and from the eye and mouth openings
+SHADING_SHAPE = 1.0  # share of the source's shape in the surface the target's light is put on
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,14 +40,17 @@ class MeshAppearance:
 @dataclasses.dataclass(frozen=True)
 class MeshRenderer:
     """Renders the profile's texture on the output geometry, depth-tested, rasterised at most
-    `max_side` pixels across; `shape_transfer` of the source's face shape is used (see output_shape)."""
+    `max_side` pixels across; `shape_transfer` of the source's face shape is used (see output_shape).
+    With `delight`, the photos' own light and expression folds are taken out of the texture (a swap
+    puts the target's on); reenacting a portrait in its own scene keeps them."""
 
     shape_transfer: float = 0.7
     max_side: int = 256
+    delight: bool = True
     name: str = "mesh"
 
     def prepare(self, photos, faces) -> MeshAppearance:
-        return MeshAppearance(*skin_texture(photos, list(faces), TEXTURE_SIZE))
+        return MeshAppearance(*skin_texture(photos, list(faces), TEXTURE_SIZE, self.delight))
 
     def generate(self, profile: SourceProfile, face: Face, frame_hw: tuple[int, int]) -> GeneratedFace | None:
         return render_face(profile, face, frame_hw, self.shape_transfer, self.max_side)
@@ -96,7 +100,12 @@ def render_face(profile: SourceProfile, target: Face, frame_hw: tuple[int, int],
     x0, y0, x1, y1 = window
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
-    maps, covered = _surface_maps(pts, window, look.texture.shape[0], max_side)
+    # The surface the light falls on has all of the source's shape: light and shadow on a nose,
+    # cheekbones and eye sockets are much of how a face is recognised, while positions keep the
+    # target's outline and openings.
+    lit_shape = target.shape + SHADING_SHAPE * (profile.identity.shape - target.identity)
+    normals = (target.pose.rotation @ vertex_normals(lit_shape, oriented_triangles()).T).T
+    maps, covered = _surface_maps(pts, normals, window, look.texture.shape[0], max_side)
     uv = np.ascontiguousarray(maps[..., :2])
     rgb = cv2.remap(look.texture, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     weight = np.where(covered, maps[..., 2], 0.0).astype(np.float32)
@@ -104,12 +113,16 @@ def render_face(profile: SourceProfile, target: Face, frame_hw: tuple[int, int],
     # Where the source photo shows hair rather than skin, the target's own forehead stays.
     source_skin = cv2.remap(look.skin, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     weight *= source_skin
+    surface = maps[..., 5:8]
+    surface /= np.maximum(np.linalg.norm(surface, axis=2, keepdims=True), 1e-6)
     return GeneratedFace(rgb=rgb, valid=covered, weight=weight, skin=skin, to_frame=shift_transform(x0, y0),
-                         points=pts[:, :2], uv=uv)
+                         points=pts[:, :2], uv=uv, normals=surface)
 
 
-def _surface_maps(pts: np.ndarray, window: tuple[int, int, int, int], size: int, max_side: int):
-    """Texture coordinates and mask weight per pixel of the window, rasterised at most `max_side` across.
+def _surface_maps(pts: np.ndarray, normals: np.ndarray, window: tuple[int, int, int, int], size: int,
+                  max_side: int):
+    """Texture coordinates, mask weights and normals per pixel of the window, rasterised at most
+    `max_side` across.
 
     Big faces are rasterised smaller and the smooth coordinate maps scaled up: the texture is
     still sampled at full resolution, at a fraction of the rasterising cost.
@@ -119,9 +132,8 @@ def _surface_maps(pts: np.ndarray, window: tuple[int, int, int, int], size: int,
     k = min(1.0, max_side / max(w, h))
     small = (pts[:, :2] - (x0, y0)) * k
     sw, sh = max(1, round(w * k)), max(1, round(h * k))
-    # The hair band rides along unused: with five channels the maps are resized exactly as before.
     attributes = np.concatenate([uv_points(size), mask_weights()[:, None], skin_weights()[:, None],
-                                 hair_band()[:, None]], axis=1).astype(np.float32)
+                                 hair_band()[:, None], normals], axis=1).astype(np.float32)
     raster = rasterize(small, pts[:, 2], oriented_triangles(), attributes, (0, 0, sw, sh))
     uv = _extend_edges(raster.values, raster.covered)
     cover = raster.covered.astype(np.float32)

@@ -1,6 +1,7 @@
 """The mesh renderer's own part of a profile: the source's skin unwrapped into texture space.
 
-Each photo is unwrapped onto the face model's texture layout; photos in different light are brought
+Each photo is unwrapped onto the face model's texture layout and its own light and expression folds
+taken out (generate.delight); photos in different light are brought
 to the first one's colour, merged by how directly each showed a texel, and what no photo shows is
 completed from the mirrored side (and, failing that, inpainted). Texels of the hair band that look
 like hair rather than skin are marked, so the target's own forehead stays there.
@@ -15,16 +16,25 @@ from facegraft.analysis.colour import colour_stats, transfer_colour
 from facegraft.analysis.regions import hair_band, skin_weights
 from facegraft.analysis.texture import Unwrapped, mirror_texture, texel_attribute, unwrap, uv_layout
 from facegraft.analysis.types import Face
+from facegraft.generate.delight import delit
 
 TEXTURE_SIZE = 512
 # Mirrored texels stand in only where the photos show little: a real view always wins.
 MIRROR_TRUST = 0.35
 
 
-def skin_texture(photos, faces: list[Face], size: int = TEXTURE_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def skin_texture(photos, faces: list[Face], size: int = TEXTURE_SIZE,
+                 delight: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(texture, seen, skin) from (rgb, name) photos and their faces: see the module's docstring."""
-    views = [unwrap(rgb, face, size) for (rgb, _), face in zip(photos, faces)]
-    views = _same_colour(views)
+    unwrapped = [unwrap(rgb, face, size) for (rgb, _), face in zip(photos, faces)]
+    if delight:
+        delit_views = [delit(view, face, size) for view, face in zip(unwrapped, faces)]
+    else:
+        delit_views = [(view, np.zeros(view.weight.shape, np.float32)) for view in unwrapped]
+    views = _same_colour([view for view, _ in delit_views])
+    # With several photos, each texel leans on the least expressive ones (their folds are the face's own).
+    if len(views) > 1:
+        views = [Unwrapped(v.texture, v.weight * (1.0 - 0.8 * active)) for v, (_, active) in zip(views, delit_views)]
     texture, seen = _merge(views, size)
     return texture, seen, skin_map(texture, seen, size)
 

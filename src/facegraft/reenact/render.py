@@ -40,9 +40,10 @@ class PortraitRenderer:
         self.rgb = rgb
         self.face = face
         self.portrait: Portrait = prepare_portrait(rgb, face.landmarks)
-        self.profile = build_profile([(rgb, name)])
-        # The portrait keeps its own shape: shape transfer 0, rendered finer than a swap.
-        self.generator = MeshRenderer(shape_transfer=0.0, max_side=320)
+        # The portrait keeps its own shape (shape transfer 0), rendered finer than a swap, and stays in
+        # its own scene, so its texture keeps its own light.
+        self.generator = MeshRenderer(shape_transfer=0.0, max_side=320, delight=False)
+        self.profile = build_profile([(rgb, name)], generator=self.generator)
         self.motion = MotionTransfer(face, neutral, absolute)
         self.neutral = neutral
         self.rigid = load_face_model().rigid
@@ -123,9 +124,10 @@ def _paste_face(base: np.ndarray, rendered: GeneratedFace, scale: float) -> np.n
     face_px = FACE_WIDTH_IOD * scale
     x0, y0, x1, y1 = grow_window(rendered.window, face_px * 0.2, base.shape[:2])
     region = base[y0:y1, x0:x1]
-    canvas, covered, _, weight, _ = place_generated(rendered, (x0, y0, x1, y1), region)
+    placed = place_generated(rendered, (x0, y0, x1, y1), region)
     out = base.copy()
-    out[y0:y1, x0:x1] = multiband_blend(region, canvas, face_alpha(rendered, (x0, y0), covered, weight, face_px))
+    alpha = face_alpha(rendered, (x0, y0), placed.covered, placed.weight, face_px)
+    out[y0:y1, x0:x1] = multiband_blend(region, placed.canvas, alpha)
     return out
 
 

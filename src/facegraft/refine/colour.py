@@ -22,8 +22,10 @@ import numpy as np
 from facegraft.analysis.colour import (EPS, MAX_SCALE, MIN_SCALE, ColourStats, as_weight, blend_stats, check_pair,
                                       colour_stats, from_lab, mask_box, put_change, to_lab, transfer_colour)
 
-__all__ = ["ColourStats", "blend_stats", "colour_stats", "mask_box", "match_shading", "transfer_colour",
-           "transfer_detail"]
+__all__ = ["ColourStats", "blend_stats", "colour_stats", "mask_box", "match_grain", "match_shading",
+           "transfer_colour", "transfer_detail"]
+GRAIN_CLIP = 2.5  # target grain beyond this many of its own deviations is a mole or an edge, not grain
+MIN_SOFTEN = 0.2  # a sharper source is softened at most to this share of its fine detail
 
 _MIN_SMALL_SIGMA = 2.0
 
@@ -77,6 +79,39 @@ def transfer_detail(rendered: np.ndarray, target: np.ndarray, mask: np.ndarray, 
     low = cv2.divide(masked_blur(cv2.multiply(diff, w3), sigma), np.maximum(masked_blur(w3, sigma), EPS))
     put_change(out[box], cv2.subtract(diff, low), 1.0 - detail, w)
     return out
+
+
+def match_grain(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, skin: np.ndarray,
+                sigma: float) -> np.ndarray:
+    """Bring the rendered face's fine detail (finer than `sigma` px) to the target's level over skin.
+
+    A softer source (a small or blurry photo on a sharp frame) gets the target's own grain added,
+    clipped so its moles and edges stay behind; a sharper one is softened toward the target's blur.
+    """
+    check_pair(rendered, target)
+    box = mask_box(covered.astype(np.float32))
+    out = rendered.copy()
+    if box is None or skin[box].sum() < 50:
+        return out
+    r, t = rendered[box].astype(np.float32), target[box].astype(np.float32)
+    fine_r, fine_t = r - cv2.GaussianBlur(r, (0, 0), sigma), t - cv2.GaussianBlur(t, (0, 0), sigma)
+    on_skin = skin[box] > 0.5
+    e_r, e_t = _spread(fine_r[on_skin]), _spread(fine_t[on_skin])
+    if e_t <= 1e-3:
+        return out
+    if e_r < e_t:
+        gain = math.sqrt(1.0 - (e_r / e_t) ** 2)  # independent grains add in energy
+        grain = np.clip(fine_t, -GRAIN_CLIP * e_t, GRAIN_CLIP * e_t) * (gain * skin[box])[..., None]
+        change = grain
+    else:
+        change = fine_r * (max(MIN_SOFTEN, e_t / e_r) - 1.0)
+    put_change(out[box], change, 1.0, covered[box].astype(np.float32))
+    return out
+
+
+def _spread(values: np.ndarray) -> float:
+    """Robust standard deviation (from the median absolute deviation)."""
+    return float(1.4826 * np.median(np.abs(values - np.median(values)))) if values.size else 0.0
 
 
 def masked_blur(image: np.ndarray, sigma: float) -> np.ndarray:

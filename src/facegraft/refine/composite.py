@@ -3,6 +3,8 @@ placed there, and its blend weight (the outline pulled in and feathered, the ope
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
@@ -19,28 +21,40 @@ def grow_window(window: tuple[int, int, int, int], margin: float, hw: tuple[int,
     return max(0, x0 - m), max(0, y0 - m), min(hw[1], x1 + m), min(hw[0], y1 + m)
 
 
-def place_generated(generated: GeneratedFace, region: tuple[int, int, int, int], target: np.ndarray):
-    """The generated face on a copy of the target region, with its validity, texture coordinates
-    (zero without them), weight and skin maps in region coordinates."""
+@dataclasses.dataclass(frozen=True)
+class Placed:
+    """A generated face in region coordinates: its pixels over a copy of the target region, and its maps."""
+
+    canvas: np.ndarray  # (h, w, 3) uint8
+    covered: np.ndarray  # (h, w) bool
+    uv: np.ndarray | None  # (h, w, 2) float32 texture coordinates (None without them)
+    weight: np.ndarray  # (h, w) float32
+    skin: np.ndarray  # (h, w) float32
+    normals: np.ndarray | None  # (h, w, 3) float32 (None without them)
+
+
+def place_generated(generated: GeneratedFace, region: tuple[int, int, int, int], target: np.ndarray) -> Placed:
+    """The generated face on a copy of the target region, with its maps in region coordinates."""
     x0, y0, _, _ = region
     shift = generated.shift
     if shift is None:
         return _place_warped(generated, region, target)
     canvas = target.copy()
-    covered = np.zeros(target.shape[:2], bool)
-    uv = np.zeros(target.shape[:2] + (2,), np.float32)
-    weight = np.zeros(target.shape[:2], np.float32)
-    skin = np.zeros(target.shape[:2], np.float32)
+    hw = target.shape[:2]
     rx, ry = shift[0] - x0, shift[1] - y0
     h, w = generated.valid.shape
     view = (slice(ry, ry + h), slice(rx, rx + w))
+
+    def put(crop: np.ndarray | None, dtype=np.float32) -> np.ndarray | None:
+        if crop is None:
+            return None
+        full = np.zeros(hw + crop.shape[2:], dtype)
+        full[view] = crop
+        return full
+
     cv2.copyTo(generated.rgb, generated.valid.view(np.uint8), canvas[view])
-    covered[view] = generated.valid
-    if generated.uv is not None:
-        uv[view] = generated.uv
-    weight[view] = generated.weight
-    skin[view] = generated.skin
-    return canvas, covered, uv, weight, skin
+    return Placed(canvas, put(generated.valid, bool), put(generated.uv), put(generated.weight), put(generated.skin),
+                  put(generated.normals))
 
 
 def _place_warped(generated: GeneratedFace, region: tuple[int, int, int, int], target: np.ndarray):
@@ -56,8 +70,13 @@ def _place_warped(generated: GeneratedFace, region: tuple[int, int, int, int], t
     covered = warp(generated.valid.astype(np.float32)) > 0.5
     canvas = target.copy()
     cv2.copyTo(warp(generated.rgb), covered.view(np.uint8), canvas)
-    uv = warp(generated.uv) if generated.uv is not None else np.zeros(target.shape[:2] + (2,), np.float32)
-    return canvas, covered, uv, warp(generated.weight) * covered, warp(generated.skin) * covered
+    uv = warp(generated.uv) if generated.uv is not None else None
+    normals = None
+    if generated.normals is not None:
+        # Normals are in the viewer frame: an in-plane rotation of the crop does not turn them.
+        normals = warp(generated.normals)
+        normals /= np.maximum(np.linalg.norm(normals, axis=2, keepdims=True), 1e-6)
+    return Placed(canvas, covered, uv, warp(generated.weight) * covered, warp(generated.skin) * covered, normals)
 
 
 def face_alpha(generated: GeneratedFace, origin: tuple[int, int], covered: np.ndarray, weight: np.ndarray,

@@ -1,4 +1,9 @@
-"""Relighting the rendered face with the target's light, as a smooth field fitted over bare skin.
+"""Relighting the rendered face with the target's light.
+
+First the target frame's light is fitted as spherical harmonics over the output surface's normals
+(analysis.lighting) and put on the source's flat-lit skin, so the nose, cheekbones and jaw take the
+target's light and shadow sides. What a quadratic in the normals cannot hold (falloff across the
+frame, broad cast shadows) is then carried by a smooth ratio field fitted over bare skin:
 
 A blur-based ratio of target to rendered lightness also carries features (beard shadow, brows,
 eye sockets sit in different places in the two faces), which then print onto the result. Light
@@ -11,7 +16,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facegraft.analysis.lighting import Lighting, fit_lighting
+
 RATIO_LIMITS = (0.6, 1.6)
+# Share (as an exponent) of the target's fitted light put on the flat-lit face: a little of the
+# source photo's own look is what keeps the face recognisably the source's (see docs/measurements.md).
+LIGHT_STRENGTH = 0.8
 MIN_PIXELS = 200
 
 
@@ -55,6 +65,52 @@ def relight(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, skin:
         return rendered
     lab[..., 0] = np.clip(lab[..., 0] * ratio, 0.0, 100.0)
     lit = cv2.convertScaleAbs(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), alpha=255.0)
+    out = rendered.copy()
+    cv2.copyTo(lit, covered.view(np.uint8), out)
+    return out
+
+
+def target_lighting(target: np.ndarray, normals: np.ndarray, covered: np.ndarray, skin: np.ndarray) -> Lighting | None:
+    """The target region's light over the output surface (its geometry follows the target's)."""
+    # Every other pixel is plenty on a big face; a small one (a far or low-resolution face) needs all.
+    step = 2 if (skin * covered > 0.05).sum() > 4 * MIN_PIXELS else 1
+    weights = (skin * covered)[::step, ::step]
+    return fit_lighting(target[::step, ::step].reshape(-1, 3), normals[::step, ::step].reshape(-1, 3),
+                        weights.reshape(-1))
+
+
+def apply_lighting(rendered: np.ndarray, normals: np.ndarray, covered: np.ndarray, skin: np.ndarray,
+                   lighting: Lighting) -> np.ndarray:
+    """Flat-lit rendered skin times the light's shading relative to its mean over skin (tone kept)."""
+    shading = lighting.relative_shading(normals, skin * covered) ** LIGHT_STRENGTH
+    lit = np.clip(rendered.astype(np.float32) * shading, 0.0, 255.0).astype(np.uint8)
+    out = rendered.copy()
+    cv2.copyTo(lit, covered.view(np.uint8), out)
+    return out
+
+
+# Skin brighter than its diffuse light by more than this share (and at least HIGHLIGHT_FLOOR grey
+# levels) shines; a lower margin would start carrying the target's pale patches (its albedo) too.
+HIGHLIGHT_MARGIN, HIGHLIGHT_FLOOR = 0.12, 12.0
+
+
+def carry_highlights(rendered: np.ndarray, target: np.ndarray, normals: np.ndarray, covered: np.ndarray,
+                     skin: np.ndarray, lighting: Lighting) -> np.ndarray:
+    """Add the target's specular sheen (skin brighter than its diffuse light explains) to the face.
+
+    The source's own highlights were taken out of its texture; the target's belong to its light and
+    geometry, so a glossy forehead or cheek in the target stays glossy on the new face."""
+    bare = np.clip((skin - 0.3) / 0.4, 0.0, 1.0) * covered
+    if bare.sum() < 50:
+        return rendered
+    diffuse = np.maximum(lighting.shading(normals).mean(axis=2), 1.0)
+    lum = cv2.GaussianBlur(target.astype(np.float32).mean(axis=2), (0, 0), 1.0)
+    # The robust fit sits below the skin on average; level it so only true outliers count as sheen.
+    diffuse *= float(np.median((lum / diffuse)[bare > 0.5])) if (bare > 0.5).any() else 1.0
+    sheen = np.clip(lum - diffuse - np.maximum(HIGHLIGHT_MARGIN * diffuse, HIGHLIGHT_FLOOR), 0.0, 80.0) * bare
+    if not sheen.any():
+        return rendered
+    lit = np.clip(rendered.astype(np.float32) + sheen[..., None], 0.0, 255.0).astype(np.uint8)
     out = rendered.copy()
     cv2.copyTo(lit, covered.view(np.uint8), out)
     return out
