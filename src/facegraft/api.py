@@ -17,7 +17,7 @@ from facegraft.io import MediaKind, probe, read_image, write_image
 from facegraft.io.image import image_format
 from facegraft.io.run import Progress, VideoRun, check_video_suffix
 from facegraft.models import Models
-from facegraft.pipeline import run_in_order
+from facegraft.pipeline import is_repeat, run_in_order
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
@@ -144,10 +144,17 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
         writer = run.write_video(output, info.width, info.height, info.fps, settings.video,
                                  marker.stamp.container_metadata(), audio_from=target if info.has_audio else None)
 
+        last: list = []  # the previous (input, output, results), to repeat for a repeated frame
+
         def process(frame):
-            faces = tracker.update(frame.rgb, frame.time)
+            faces = tracker.update(frame.rgb, frame.time)  # the tracker sees every frame, repeated or not
+            if last and is_repeat(frame.rgb, last[0]):
+                # A repeated frame (a frame-rate conversion, a paused phone clip) gets the same output:
+                # re-swapping it lets smoothing and per-track state move a face that stands still.
+                return frame, last[1], last[2]
             out, results = swapper.swap_frame(frame.rgb, selector.choose(frame.rgb, faces))
-            return frame, marker.mark(out), results
+            last[:] = [frame.rgb, marker.mark(out), results]
+            return frame, last[1], results
 
         def sink(item) -> None:
             nonlocal frames, swapped, faces_swapped

@@ -17,6 +17,8 @@ import queue
 import threading
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
+
 _DONE = object()
 
 
@@ -214,3 +216,15 @@ class NewestFrameRunner:
                 outbox.put(END)
                 return
             outbox.put(work(item))
+
+
+REPEAT_MEAN, REPEAT_PEAK = 0.6, 12.0  # grey levels: codec noise on a repeated frame, not motion
+
+
+def is_repeat(frame: np.ndarray, before: np.ndarray) -> bool:
+    """Whether `frame` repeats `before` up to codec noise (mean and near-peak difference both tiny)."""
+    if frame.shape != before.shape:
+        return False
+    a, b = frame[::4, ::4].astype(np.int16), before[::4, ::4].astype(np.int16)
+    diff = np.abs(a - b)
+    return float(diff.mean()) < REPEAT_MEAN and float(np.percentile(diff, 99.9)) < REPEAT_PEAK
