@@ -33,6 +33,7 @@ from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occl
 
 # With the target's light put on explicitly, tone transfer may only gently change lightness contrast.
 LIT_LIGHTNESS_SCALE = (0.8, 1.25)
+CREASE_EVERY = 2  # frames between crease measurements in video
 MARGIN = 0.25  # share of the face size added around it for blending
 FORGET_AFTER = 60  # frames after which a vanished track's state is dropped
 
@@ -44,6 +45,7 @@ class _TrackState:
     appearance: AppearanceModel = dataclasses.field(default_factory=AppearanceModel)
     lighting: Lighting | None = None
     neutral: NeutralLook = dataclasses.field(default_factory=NeutralLook)
+    creases: np.ndarray | None = None
     last_frame: int = 0
 
 
@@ -145,8 +147,11 @@ class FaceSwapper:
         cfg, covered = self.config, placed.covered
         size = profile.appearance.texture.shape[0]
         if cfg.creases and state.lighting is not None and placed.uv is not None:
-            creases = crease_texture(frame, face, state.lighting, state.neutral if self.video else None)
-            image = apply_creases(image, covered, placed.uv, size, creases)
+            # In video the creases (in texture space, so they move with the face) are measured every
+            # other frame: they come and go over several frames, and measuring costs a third of a swap.
+            if not self.video or state.creases is None or self._frame % CREASE_EVERY == 0:
+                state.creases = crease_texture(frame, face, state.lighting, state.neutral if self.video else None)
+            image = apply_creases(image, covered, placed.uv, size, state.creases)
         if cfg.detail < 1.0:
             face_px = FACE_WIDTH_IOD * face.pose.scale
             image = transfer_detail(image, target, covered, cfg.detail, sigma=max(1.0, face_px / 60))

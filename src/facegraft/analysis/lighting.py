@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 
 N_COEFFS = 9
@@ -32,8 +33,18 @@ class Lighting:
     coeffs: np.ndarray
 
     def shading(self, normals: np.ndarray) -> np.ndarray:
-        """(..., C) modelled value for unit normals (..., 3)."""
-        flat = sh_basis(normals.reshape(-1, 3)) @ self.coeffs
+        """(..., C) modelled value for unit normals (..., 3).
+
+        An image of normals is evaluated on every 4th pixel and scaled up: the shading is a smooth
+        function of smooth normals, and the full-size evaluation was the swap's costliest step."""
+        if normals.ndim == 3 and min(normals.shape[:2]) >= 32:
+            h, w = normals.shape[:2]
+            small = self._evaluate(np.ascontiguousarray(normals[::4, ::4]))
+            return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+        return self._evaluate(normals)
+
+    def _evaluate(self, normals: np.ndarray) -> np.ndarray:
+        flat = sh_basis(normals.reshape(-1, 3).astype(np.float32)) @ self.coeffs.astype(np.float32)
         return flat.reshape(normals.shape[:-1] + (self.coeffs.shape[1],))
 
     def relative_shading(self, normals: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -131,15 +131,19 @@ class Unwrapped:
     weight: np.ndarray  # (S, S) float32: how well the photo shows each texel (0 = not at all)
 
 
-def unwrap(rgb: np.ndarray, face: Face, size: int) -> Unwrapped:
-    """Sample a face's skin from an image into texture space, weighted by visibility and angle."""
+def unwrap(rgb: np.ndarray, face: Face, size: int, visibility_side: int | None = None) -> Unwrapped:
+    """Sample a face's skin from an image into texture space, weighted by visibility and angle.
+
+    `visibility_side`: the self-occlusion test's depth buffer is drawn at most this many pixels
+    across (a coarse buffer serves a texture of a few hundred texels; None: at the image's size)."""
     layout = uv_layout(size)
     tris = oriented_triangles()
     pts = face.landmarks.astype(np.float64)
     where = texel_attribute(layout, np.concatenate([pts, _facing(face)[:, None]], axis=1))
     map_x, map_y, depth, facing = (where[..., i] for i in range(4))
     texture = cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    visible = _depth_visible(pts, tris, map_x, map_y, depth, rgb.shape[:2], face.pose.scale) & layout.covered
+    visible = _depth_visible(pts, tris, map_x, map_y, depth, rgb.shape[:2], face.pose.scale,
+                             visibility_side) & layout.covered
     weight = np.where(visible, np.clip(facing, 0.0, 1.0) ** 2, 0.0).astype(np.float32)
     return Unwrapped(texture, weight)
 
@@ -151,12 +155,18 @@ def _facing(face: Face) -> np.ndarray:
 
 
 def _depth_visible(pts: np.ndarray, tris: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, depth: np.ndarray,
-                   image_hw: tuple[int, int], scale: float) -> np.ndarray:
+                   image_hw: tuple[int, int], scale: float, side: int | None = None) -> np.ndarray:
     """Texels whose surface point is the front-most one at its image position (no self-occlusion)."""
-    window = window_of(pts[:N_MESH, :2], *image_hw)
-    image = rasterize(pts[:, :2], pts[:, 2], tris, np.zeros((len(pts), 1), np.float32), window)
+    x0, y0, x1, y1 = window_of(pts[:N_MESH, :2], *image_hw)
+    k = 1.0 if side is None else min(1.0, side / max(x1 - x0, y1 - y0, 1))
+    if k == 1.0:
+        image = rasterize(pts[:, :2], pts[:, 2], tris, np.zeros((len(pts), 1), np.float32), (x0, y0, x1, y1))
+    else:
+        small = (pts[:, :2] - (x0, y0)) * k
+        window = (0, 0, max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k)))
+        image = rasterize(small, pts[:, 2], tris, np.zeros((len(pts), 1), np.float32), window)
     zbuf = image.depth
     zbuf = np.where(np.isfinite(zbuf), zbuf, np.float32(1e9))
-    front = cv2.remap(zbuf, map_x - image.x0, map_y - image.y0, cv2.INTER_NEAREST,
+    front = cv2.remap(zbuf, (map_x - x0) * k - image.x0, (map_y - y0) * k - image.y0, cv2.INTER_NEAREST,
                       borderMode=cv2.BORDER_CONSTANT, borderValue=1e9)
     return depth <= front + 0.06 * scale

@@ -96,6 +96,7 @@ def match_grain(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, s
     r, t = rendered[box].astype(np.float32), target[box].astype(np.float32)
     fine_r, fine_t = r - cv2.GaussianBlur(r, (0, 0), sigma), t - cv2.GaussianBlur(t, (0, 0), sigma)
     on_skin = skin[box] > 0.5
+    on_skin[1::2] = False  # every other row measures the same spread at half the cost
     e_r, e_t = _spread(fine_r[on_skin]), _spread(fine_t[on_skin])
     if e_t <= 1e-3:
         return out

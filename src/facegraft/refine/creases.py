@@ -45,7 +45,7 @@ class NeutralLook:
 
 def crease_texture(frame: np.ndarray, face: Face, lighting: Lighting, neutral: NeutralLook | None) -> np.ndarray:
     """(SIZE, SIZE) log-luminance crease map of the target face; `neutral` (video) is updated in place."""
-    view = unwrap(frame, face, SIZE)
+    view = unwrap(frame, face, SIZE, visibility_side=SIZE)
     attrs = texel_attribute(uv_layout(SIZE), np.concatenate(
         [camera_normals(face), crease_weights()[:, None], expression_activity(face)[:, None]], axis=1))
     normals = attrs[..., :3] / np.maximum(np.linalg.norm(attrs[..., :3], axis=2, keepdims=True), 1e-6)

@@ -106,7 +106,8 @@ def carry_highlights(rendered: np.ndarray, target: np.ndarray, normals: np.ndarr
     diffuse = np.maximum(lighting.shading(normals).mean(axis=2), 1.0)
     lum = cv2.GaussianBlur(target.astype(np.float32).mean(axis=2), (0, 0), 1.0)
     # The robust fit sits below the skin on average; level it so only true outliers count as sheen.
-    diffuse *= float(np.median((lum / diffuse)[bare > 0.5])) if (bare > 0.5).any() else 1.0
+    level = (lum / diffuse)[::2, ::2][bare[::2, ::2] > 0.5]
+    diffuse *= float(np.median(level)) if level.size else 1.0
     sheen = np.clip(lum - diffuse - np.maximum(HIGHLIGHT_MARGIN * diffuse, HIGHLIGHT_FLOOR), 0.0, 80.0) * bare
     if not sheen.any():
         return rendered
