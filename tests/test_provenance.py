@@ -771,7 +771,10 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "FACEGRAFT_NATIVE_LOGS"}
     proc = subprocess.Popen([str(CONSOLE_SCRIPT), "swap", "--consent", "-q", "--preset", "quality",
                              "-s", str(samples.path(SOURCE)), "-t", str(samples.path("single_face.mp4")), "-o", str(out)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # A suite started in the background inherits SIGINT ignored (shell rule for
+                            # `cmd &`), and Python keeps it so: give the run the terminal's default.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 20
         while not leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
