@@ -10,7 +10,7 @@ import pytest
 from facegraft import analyze_image, samples
 from facegraft.analysis.lighting import Lighting, fit_lighting, sh_basis
 from facegraft.analysis.regions import skin_weights
-from facegraft.analysis.texture import camera_normals, texel_attribute, unwrap, uv_layout
+from facegraft.analysis.texture import texel_surface, unwrap
 from facegraft.generate.delight import delit
 from facegraft.io import read_image
 from facegraft.refine.colour import match_grain
@@ -26,9 +26,8 @@ def portrait():
 
 
 def texel_normals(face, size: int) -> tuple[np.ndarray, np.ndarray]:
-    attrs = texel_attribute(uv_layout(size), np.concatenate([camera_normals(face), skin_weights()[:, None]], axis=1))
-    normals = attrs[..., :3] / np.maximum(np.linalg.norm(attrs[..., :3], axis=2, keepdims=True), 1e-6)
-    return normals, attrs[..., 3]
+    normals, attrs = texel_surface(face, size, skin_weights()[:, None])
+    return normals, attrs[..., 0]
 
 
 SIDE_LIGHT = np.array([[150.0] * 3, [-45.0] * 3, [12.0] * 3, [20.0] * 3, [0.0] * 3, [-6.0] * 3, [0.0] * 3,

@@ -48,10 +48,15 @@ def hair_band() -> np.ndarray:
 @functools.cache
 def skin_weights() -> np.ndarray:
     """Per-vertex 1 on bare skin, 0 on and near brows, eyes and lips: for measuring light and tone."""
-    t = load_face_model().template
     features = np.concatenate([*OPENINGS, BROWS, OUTER_LIPS])
-    d = np.linalg.norm(t[:, None, :] - t[None, features, :], axis=2).min(axis=1)
-    return (np.clip((d - 0.08) / 0.1, 0.0, 1.0) * mask_weights()).astype(np.float32)
+    return (_beyond(features, 0.08, 0.1) * mask_weights()).astype(np.float32)
+
+
+def _beyond(group: np.ndarray, start: float, ramp: float) -> np.ndarray:
+    """Per-vertex 0 within `start` IOD of the group's vertices on the template, 1 beyond start + ramp."""
+    t = load_face_model().template
+    d = np.linalg.norm(t[:, None, :] - t[None, group, :], axis=2).min(axis=1)
+    return np.clip((d - start) / ramp, 0.0, 1.0)
 
 
 def expression_activity(face: Face) -> np.ndarray:
@@ -65,14 +70,8 @@ def expression_activity(face: Face) -> np.ndarray:
 def crease_weights() -> np.ndarray:
     """Per-vertex 1 where expression creases are carried over: skin up to close to the eyes, lips and
     brows (crow's feet, the frown between the brows and nose wrinkles lie there), 0 on them."""
-    t = load_face_model().template
-
-    def beyond(group: np.ndarray, start: float, ramp: float) -> np.ndarray:
-        d = np.linalg.norm(t[:, None, :] - t[None, group, :], axis=2).min(axis=1)
-        return np.clip((d - start) / ramp, 0.0, 1.0)
-
     features = np.concatenate([*OPENINGS, OUTER_LIPS])
-    return (beyond(features, 0.05, 0.06) * beyond(BROWS, 0.03, 0.05) * mask_weights()).astype(np.float32)
+    return (_beyond(features, 0.05, 0.06) * _beyond(BROWS, 0.03, 0.05) * mask_weights()).astype(np.float32)
 
 
 # Named expression measures (analysis.facemodel) with the range a relaxed face stays in, and the

@@ -120,6 +120,14 @@ def _texel_corners(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.flatnonzero(covered), corners, layout.raster.values[covered].astype(np.float32)
 
 
+def texel_surface(face: Face, size: int, per_vertex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit viewer-frame normals (S, S, 3) of this face at every texel, and per-vertex values
+    (478, K) interpolated alongside them (S, S, K)."""
+    attrs = texel_attribute(uv_layout(size), np.concatenate([camera_normals(face), per_vertex], axis=1))
+    normals = attrs[..., :3] / np.maximum(np.linalg.norm(attrs[..., :3], axis=2, keepdims=True), 1e-6)
+    return normals, attrs[..., 3:]
+
+
 def mirror_texture(texture: np.ndarray) -> np.ndarray:
     """The texture of the mirrored face (the layout is symmetric about its vertical centre)."""
     return np.ascontiguousarray(texture[:, ::-1])

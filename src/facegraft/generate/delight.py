@@ -14,7 +14,7 @@ import numpy as np
 
 from facegraft.analysis.lighting import fit_lighting
 from facegraft.analysis.regions import expression_activity, skin_weights
-from facegraft.analysis.texture import SPAN, Unwrapped, camera_normals, texel_attribute, uv_layout
+from facegraft.analysis.texture import SPAN, Unwrapped, texel_surface
 from facegraft.analysis.types import Face
 
 FOLD_DAMPING = 0.7  # share of the mid band removed where the source's expression is fully active
@@ -23,17 +23,15 @@ HIGHLIGHT = (1.08, 0.12)  # brightness over the diffuse fit where a highlight st
 
 def delit(view: Unwrapped, face: Face, size: int) -> tuple[Unwrapped, np.ndarray]:
     """The view under flat light with folds weakened, and its texel expression activity (S, S)."""
-    layout = uv_layout(size)
-    attrs = texel_attribute(layout, np.concatenate(
-        [camera_normals(face), skin_weights()[:, None], expression_activity(face)[:, None]], axis=1))
-    normals = attrs[..., :3] / np.maximum(np.linalg.norm(attrs[..., :3], axis=2, keepdims=True), 1e-6)
-    bare, active = attrs[..., 3] * (view.weight > 0.1), cv2.GaussianBlur(attrs[..., 4], (0, 0), size / 128)
+    normals, attrs = texel_surface(face, size, np.stack([skin_weights(), expression_activity(face)], axis=1))
+    skin = attrs[..., 0]
+    bare, active = skin * (view.weight > 0.1), cv2.GaussianBlur(attrs[..., 1], (0, 0), size / 128)
     texture = view.texture
     lighting = fit_lighting(texture.reshape(-1, 3), normals.reshape(-1, 3), (bare * view.weight).reshape(-1))
     if lighting is not None:
         shading = lighting.relative_shading(normals, bare * view.weight)
         texture = _flatten_highlights(texture / shading, bare)
-    texture = _weaken_folds(texture, active * attrs[..., 3], (view.weight > 0).astype(np.float32), size)
+    texture = _weaken_folds(texture, active * skin, (view.weight > 0).astype(np.float32), size)
     return Unwrapped(np.clip(texture, 0.0, 255.0).astype(np.float32), view.weight), active
 
 

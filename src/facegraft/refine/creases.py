@@ -24,14 +24,13 @@ import numpy as np
 
 from facegraft.analysis.lighting import Lighting
 from facegraft.analysis.regions import crease_weights, expression_activity, expression_energy
-from facegraft.analysis.texture import SPAN, camera_normals, texel_attribute, unwrap, uv_layout
+from facegraft.analysis.texture import SPAN, texel_surface, unwrap
 from facegraft.analysis.types import Face
 from facegraft.refine.colour import masked_blur
 
 SIZE = 256  # texels across the crease texture: creases are mid-frequency
 BAND_IOD = (1 / 40, 1 / 2)  # Gaussian sigmas (IOD) bounding the crease band
 LIMITS = (-0.45, 0.25)  # log-luminance range of a crease: deeper is a mistracked edge, not a crease
-CREASE_GAIN = 1.0  # share of the target's creases carried over
 NEUTRAL_MEMORY = 40.0  # frames of weight the neutral look holds, so it keeps adapting to the light
 
 
@@ -46,14 +45,12 @@ class NeutralLook:
 def crease_texture(frame: np.ndarray, face: Face, lighting: Lighting, neutral: NeutralLook | None) -> np.ndarray:
     """(SIZE, SIZE) log-luminance crease map of the target face; `neutral` (video) is updated in place."""
     view = unwrap(frame, face, SIZE, visibility_side=SIZE)
-    attrs = texel_attribute(uv_layout(SIZE), np.concatenate(
-        [camera_normals(face), crease_weights()[:, None], expression_activity(face)[:, None]], axis=1))
-    normals = attrs[..., :3] / np.maximum(np.linalg.norm(attrs[..., :3], axis=2, keepdims=True), 1e-6)
+    normals, attrs = texel_surface(face, SIZE, np.stack([crease_weights(), expression_activity(face)], axis=1))
     shading = lighting.shading(normals).mean(axis=2)
     pattern = np.log(np.maximum(view.texture.mean(axis=2), 1.0)) - np.log(np.maximum(shading, 1.0))
-    known = ((view.weight > 0.15) & (attrs[..., 3] > 0.3)).astype(np.float32)
+    known = ((view.weight > 0.15) & (attrs[..., 0] > 0.3)).astype(np.float32)
     if neutral is None:
-        active = cv2.GaussianBlur(attrs[..., 4], (0, 0), SIZE / 96)
+        active = cv2.GaussianBlur(attrs[..., 1], (0, 0), SIZE / 96)
         creases = _band(pattern, known) * active
     else:
         calm = math.exp(-expression_energy(face)) + 0.01
@@ -90,7 +87,7 @@ def apply_creases(rendered: np.ndarray, covered: np.ndarray, uv: np.ndarray, tex
                   creases: np.ndarray) -> np.ndarray:
     """Multiply the rendered crop by the creases sampled at its texture coordinates."""
     scale = SIZE / texture_size
-    ratio = CREASE_GAIN * cv2.remap(creases.astype(np.float32), uv[..., 0] * scale, uv[..., 1] * scale, cv2.INTER_LINEAR,
+    ratio = cv2.remap(creases.astype(np.float32), uv[..., 0] * scale, uv[..., 1] * scale, cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     lit = np.clip(rendered.astype(np.float32) * np.exp(ratio)[..., None], 0.0, 255.0).astype(np.uint8)
     out = rendered.copy()
