@@ -259,3 +259,24 @@ def test_swapper_changes_the_face_and_nothing_outside_its_window(astronaut, prof
     same, [result] = FaceSwapper([profile], SwapConfig(), video=False).swap_frame(own, [(own_face, 0)])
     x0, y0, x1, y1 = result.window
     assert np.abs(same[y0:y1, x0:x1].astype(int) - own[y0:y1, x0:x1])[result.alpha > 0.5].mean() < 6
+
+
+def test_steady_holds_a_still_face_and_lets_a_moving_one_through(astronaut):
+    """Output shimmer where the target is still is pulled back; where the target changed, nothing is."""
+    from facegraft.refine.temporal import Previous, steady
+    target = np.ascontiguousarray(astronaut[40:240, 150:350])
+    covered = np.ones(target.shape[:2], bool)
+    before = Previous((150, 40), target.copy(), target.copy(), covered)
+    rng = np.random.default_rng(0)
+    shimmer = np.clip(target.astype(np.int16) + rng.integers(-6, 7, target.shape), 0, 255).astype(np.uint8)
+    held = steady(shimmer, target, covered, (150, 40), before, 0.6)
+    error = lambda image: float(np.abs(image.astype(np.int16) - target).mean())
+    assert error(held) < 0.5 * error(shimmer)
+    moved = np.ascontiguousarray(astronaut[52:252, 162:362])  # the head moved by 12 pixels
+    passed = steady(shimmer, moved, covered, (150, 40), before, 0.6)
+    changed = np.abs(cv2.cvtColor(moved, cv2.COLOR_RGB2GRAY).astype(np.int16) - cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)) > 20
+    assert changed.mean() > 0.2
+    assert np.abs(passed[changed].astype(np.int16) - shimmer[changed]).max() <= 1
+    # A crop shifted in the frame is compared where the two crops overlap, and nowhere else.
+    shifted = steady(shimmer, target, covered, (150 + 500, 40), before, 0.6)
+    assert np.array_equal(shifted, shimmer)

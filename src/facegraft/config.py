@@ -68,6 +68,7 @@ class SwapConfig:
     eyes: str = "target"  # target: the target's own eyes; source: the source's iris colour
     render_max_side: int = 256  # pixels across at which faces are rasterised (maps are then scaled)
     temporal: float = 0.85  # share of the previous frame's colour statistics kept (video)
+    steady: float = 0.6  # pull toward the previous output face where the target did not change (video)
 
     def __post_init__(self) -> None:
         for name in ("shape_transfer", "detail", "colour_strength"):
@@ -79,6 +80,8 @@ class SwapConfig:
             raise ValueError("eyes must be 'target' or 'source'")
         if not 0.0 <= self.temporal < 1.0:
             raise ValueError("temporal must be in [0, 1)")
+        if not 0.0 <= self.steady < 1.0:
+            raise ValueError("steady must be in [0, 1)")
 
 
 PRESETS = {

@@ -30,6 +30,7 @@ from facegraft.refine.creases import NeutralLook, apply_creases, crease_texture
 from facegraft.refine.eyes import recolour_irises
 from facegraft.refine.shading import apply_lighting, carry_highlights, relight, target_lighting
 from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occlusion_texture
+from facegraft.refine.temporal import Previous, steady
 
 # With the target's light put on explicitly, tone transfer may only gently change lightness contrast.
 LIT_LIGHTNESS_SCALE = (0.8, 1.25)
@@ -46,6 +47,7 @@ class _TrackState:
     lighting: Lighting | None = None
     neutral: NeutralLook = dataclasses.field(default_factory=NeutralLook)
     creases: np.ndarray | None = None
+    previous: Previous | None = None  # the last refined face, for temporal steadiness
     last_frame: int = 0
 
 
@@ -100,6 +102,9 @@ class FaceSwapper:
         placed = place_generated(rendered, (x0, y0, x1, y1), target)
         covered = placed.covered
         coloured = self._colour(placed, target, original, face, state, profile)
+        if self.video:
+            coloured = steady(coloured, target, covered, (x0, y0), state.previous, cfg.steady)
+            state.previous = Previous((x0, y0), coloured, target.copy(), covered)
         alpha = face_alpha(rendered, (x0, y0), covered, placed.weight, face_px)
         occlusion = self._occlusion(original, face, placed.uv, covered, state, profile)
         alpha = alpha * (1.0 - occlusion)

@@ -1,0 +1,67 @@
+"""Temporal steadiness: the new face changes from frame to frame only where the target does.
+
+The rendered face is resampled from a sharp texture on a mesh that moves by fractions of a pixel
+between frames; on soft or still footage that makes fine texture shimmer where the target itself
+is steady. Each refined face is therefore pulled toward the previous frame's refined face, per
+pixel, by a weight that falls to zero where the target changed: a motion, a blink, a hand or a
+light change passes at once, a still face stays still. No motion compensation is needed because
+only pixels whose target did not move are touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+STEADY_SHARE = 0.6  # default pull toward the previous output where the target is perfectly still
+STILL_LEVELS = 2.5  # target change (grey levels, lightly blurred) at which the pull falls to ~37%
+
+
+@dataclasses.dataclass(frozen=True)
+class Previous:
+    """One face's last refined crop, the target under it, and where they sat in the frame."""
+
+    origin: tuple[int, int]  # x0, y0 of the crop in the frame
+    face: np.ndarray  # (h, w, 3) uint8 refined face over the target region
+    target: np.ndarray  # (h, w, 3) uint8 target region
+    covered: np.ndarray  # (h, w) bool
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _overlap(now: tuple[int, int], shape: tuple[int, int], before: Previous):
+    """Slices of the current crop and of the previous one that cover the same frame pixels."""
+    (x0, y0), (h, w) = now, shape
+    bx, by = before.origin
+    bh, bw = before.covered.shape
+    ox0, oy0, ox1, oy1 = max(x0, bx), max(y0, by), min(x0 + w, bx + bw), min(y0 + h, by + bh)
+    if ox1 <= ox0 or oy1 <= oy0:
+        return None
+    return ((slice(oy0 - y0, oy1 - y0), slice(ox0 - x0, ox1 - x0)),
+            (slice(oy0 - by, oy1 - by), slice(ox0 - bx, ox1 - bx)))
+
+
+def steady(face: np.ndarray, target: np.ndarray, covered: np.ndarray, origin: tuple[int, int],
+           before: Previous | None, share: float = STEADY_SHARE) -> np.ndarray:
+    """`face` (uint8 crop at `origin`) pulled toward `before` where the target did not change."""
+    if before is None or share <= 0.0:
+        return face
+    views = _overlap(origin, covered.shape, before)
+    if views is None:
+        return face
+    now, then = views
+    change = np.abs(_grey(target[now]) - _grey(before.target[then]))
+    # A light blur: codec noise on single pixels is not a change, a moving edge of two pixels is.
+    change = cv2.blur(change, (3, 3))
+    weight = share * np.exp(-(change / STILL_LEVELS) ** 2) * (covered[now] & before.covered[then])
+    if not weight.any():
+        return face
+    out = face.copy()
+    region = out[now].astype(np.float32)
+    region += weight[..., None] * (before.face[then].astype(np.float32) - region)
+    out[now] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+    return out
