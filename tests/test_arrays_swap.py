@@ -21,6 +21,7 @@ from facegraft.generate.profile import build_profile, load_profile, save_profile
 from facegraft.refine.blend import alpha_blend, feather, multiband_blend, poisson_blend, pyramid_levels
 from facegraft.refine.colour import match_shading, transfer_detail
 from facegraft.refine.composite import FACE_WIDTH_IOD, face_alpha, grow_window, place_generated
+from facegraft.refine.temporal import Previous, steady
 from facegraft.swapper import FaceSwapper
 
 CHEEKS = (50, 280)
@@ -263,20 +264,21 @@ def test_swapper_changes_the_face_and_nothing_outside_its_window(astronaut, prof
 
 def test_steady_holds_a_still_face_and_lets_a_moving_one_through(astronaut):
     """Output shimmer where the target is still is pulled back; where the target changed, nothing is."""
-    from facegraft.refine.temporal import Previous, steady
     target = np.ascontiguousarray(astronaut[40:240, 150:350])
     covered = np.ones(target.shape[:2], bool)
-    before = Previous((150, 40), target.copy(), target.copy(), covered)
+    grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    before = Previous((150, 40), target.copy(), grey, covered)
     rng = np.random.default_rng(0)
     shimmer = np.clip(target.astype(np.int16) + rng.integers(-6, 7, target.shape), 0, 255).astype(np.uint8)
-    held = steady(shimmer, target, covered, (150, 40), before, 0.6)
+    held, remembered = steady(shimmer, target, covered, (150, 40), before, 0.6)
     error = lambda image: float(np.abs(image.astype(np.int16) - target).mean())
     assert error(held) < 0.5 * error(shimmer)
+    assert remembered.face is held and np.array_equal(remembered.target_grey, grey)
     moved = np.ascontiguousarray(astronaut[52:252, 162:362])  # the head moved by 12 pixels
-    passed = steady(shimmer, moved, covered, (150, 40), before, 0.6)
+    passed, _ = steady(shimmer, moved, covered, (150, 40), before, 0.6)
     changed = np.abs(cv2.cvtColor(moved, cv2.COLOR_RGB2GRAY).astype(np.int16) - cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)) > 20
     assert changed.mean() > 0.2
     assert np.abs(passed[changed].astype(np.int16) - shimmer[changed]).max() <= 1
     # A crop shifted in the frame is compared where the two crops overlap, and nowhere else.
-    shifted = steady(shimmer, target, covered, (150 + 500, 40), before, 0.6)
+    shifted, _ = steady(shimmer, target, covered, (150 + 500, 40), before, 0.6)
     assert np.array_equal(shifted, shimmer)

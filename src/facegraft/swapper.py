@@ -103,8 +103,7 @@ class FaceSwapper:
         covered = placed.covered
         coloured = self._colour(placed, target, original, face, state, profile)
         if self.video:
-            coloured = steady(coloured, target, covered, (x0, y0), state.previous, cfg.steady)
-            state.previous = Previous((x0, y0), coloured, target.copy(), covered)
+            coloured, state.previous = steady(coloured, target, covered, (x0, y0), state.previous, cfg.steady)
         alpha = face_alpha(rendered, (x0, y0), covered, placed.weight, face_px)
         occlusion = self._occlusion(original, face, placed.uv, covered, state, profile)
         alpha = alpha * (1.0 - occlusion)

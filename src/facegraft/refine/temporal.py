@@ -15,17 +15,16 @@ import dataclasses
 import cv2
 import numpy as np
 
-STEADY_SHARE = 0.6  # default pull toward the previous output where the target is perfectly still
 STILL_LEVELS = 2.5  # target change (grey levels, lightly blurred) at which the pull falls to ~37%
 
 
 @dataclasses.dataclass(frozen=True)
 class Previous:
-    """One face's last refined crop, the target under it, and where they sat in the frame."""
+    """One face's last refined crop, the target's grey levels under it, and where they sat in the frame."""
 
     origin: tuple[int, int]  # x0, y0 of the crop in the frame
     face: np.ndarray  # (h, w, 3) uint8 refined face over the target region
-    target: np.ndarray  # (h, w, 3) uint8 target region
+    target_grey: np.ndarray  # (h, w) float32 grey levels of the target region
     covered: np.ndarray  # (h, w) bool
 
 
@@ -46,17 +45,24 @@ def _overlap(now: tuple[int, int], shape: tuple[int, int], before: Previous):
 
 
 def steady(face: np.ndarray, target: np.ndarray, covered: np.ndarray, origin: tuple[int, int],
-           before: Previous | None, share: float = STEADY_SHARE) -> np.ndarray:
-    """`face` (uint8 crop at `origin`) pulled toward `before` where the target did not change."""
-    if before is None or share <= 0.0:
-        return face
-    views = _overlap(origin, covered.shape, before)
+           before: Previous | None, share: float) -> tuple[np.ndarray, Previous | None]:
+    """`face` (uint8 crop at `origin`) pulled toward `before` where the target did not change, and
+    what the next frame needs to remember of this one (None when steadiness is off)."""
+    if share <= 0.0:
+        return face, None
+    grey = _grey(target)
+    out = _pulled(face, grey, covered, origin, before, share)
+    return out, Previous(origin, out, grey, covered)
+
+
+def _pulled(face: np.ndarray, grey: np.ndarray, covered: np.ndarray, origin: tuple[int, int],
+            before: Previous | None, share: float) -> np.ndarray:
+    views = _overlap(origin, covered.shape, before) if before is not None else None
     if views is None:
         return face
     now, then = views
-    change = np.abs(_grey(target[now]) - _grey(before.target[then]))
     # A light blur: codec noise on single pixels is not a change, a moving edge of two pixels is.
-    change = cv2.blur(change, (3, 3))
+    change = cv2.blur(np.abs(grey[now] - before.target_grey[then]), (3, 3))
     weight = share * np.exp(-(change / STILL_LEVELS) ** 2) * (covered[now] & before.covered[then])
     if not weight.any():
         return face
