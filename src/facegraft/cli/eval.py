@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def resolve_input(path: Path) -> Path:
     """A path as given; a bare sample-media name (astronaut.png) when no such file exists."""
     from facegraft import samples
-    if path.exists() or path.name != str(path) or path.name not in {s.name for s in samples.SAMPLES}:
+    if path.exists() or path.name != str(path) or path.name not in samples.names():
         return path
     return samples.path(path.name)
 
