@@ -89,3 +89,13 @@ def test_missing_development_media_is_one_clear_error(tmp_path, capsys):
         quality.choose_media(tmp_path)
     code, _, err = run_cli(capsys, "bench", "quality", "--dev-media", tmp_path / "nowhere")
     assert "nowhere: no such folder" in assert_one_line_error(code, err)
+
+
+def test_cli_can_keep_to_the_sample_media_and_a_smaller_matrix(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "bench", "quality", "--sample-media", "--sources", "1", "--targets", "1",
+                           "--frames", "3", "--identity-frames", "1",
+                           "--json", tmp_path / "q.json", "--sheet", tmp_path / "q.png")
+    assert code == 0
+    assert "quality: 1 sources x 1 targets" in out and "sample media only" in out
+    doc = json.loads((tmp_path / "q.json").read_text(encoding="utf-8"))
+    assert [Path(p["target"]).name for p in doc["pairs"]] == ["single_face.mp4"]

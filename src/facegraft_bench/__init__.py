@@ -75,7 +75,8 @@ def main(parts: list[str], quality_options: quality.QualityOptions | None = None
 
 
 def print_quality_report(options: quality.QualityOptions) -> None:
-    options = dataclasses.replace(options, dev_media=quality.resolve_dev_media(options.dev_media))
+    dev_media = None if options.sample_only else quality.resolve_dev_media(options.dev_media)
+    options = dataclasses.replace(options, dev_media=dev_media)
     media = quality.choose_media(options.dev_media, options.sources, options.targets)
     print(f"quality: {len(media.sources)} sources x {len(media.targets)} targets, first {options.frames} frames, "
           f"preset {options.preset}; {media.note}")

@@ -65,6 +65,7 @@ class QualityOptions:
     json_path: Path = Path("out/bench/quality.json")
     sheet_path: Path = Path("out/bench/quality.png")
     dev_media: Path | None = None  # None: the sample media only
+    sample_only: bool = False  # the sample media even where development media exist
     sources: int | None = None  # how many of the sources and targets to use (None: all)
     targets: int | None = None
 

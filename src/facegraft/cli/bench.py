@@ -24,6 +24,10 @@ def add_parser(sub) -> None:
     quality.add_argument("--dev-media", type=Path, metavar="DIR",
                          help="development media folder (default ../shared/media-dev beside the repository, "
                               "where it exists; without it the sample media make a smaller matrix)")
+    quality.add_argument("--sample-media", action="store_true",
+                         help="only the sample media, even where the development media exist")
+    quality.add_argument("--sources", type=positive_int, metavar="N", help="use only the first N source photos")
+    quality.add_argument("--targets", type=positive_int, metavar="N", help="use only the first N target clips")
     bench_p.set_defaults(func=run)
 
 
@@ -32,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import facegraft_bench
     from facegraft_bench.quality import QualityOptions
     given = {"frames": args.frames, "preset": args.preset, "identity_frames": args.identity_frames,
-             "json_path": args.json, "sheet_path": args.sheet, "dev_media": args.dev_media}
+             "json_path": args.json, "sheet_path": args.sheet, "dev_media": args.dev_media,
+             "sample_only": args.sample_media or None, "sources": args.sources, "targets": args.targets}
     options = QualityOptions(**{k: v for k, v in given.items() if v is not None})
     return facegraft_bench.main(args.parts, options)
