@@ -485,3 +485,11 @@ def test_frame_at_seeks_to_the_frame_on_screen(single_face):
         for index in (0, 1, 35, len(frames) - 1):
             seconds = frames[index].time + 0.4 / float(info.fps)  # inside that frame's display time
             assert np.array_equal(reader.frame_at(seconds), frames[index].rgb), index
+
+
+@pytest.mark.parametrize("size", [(10000, 8000), (10000, 9500)])
+def test_too_large_image_names_the_limit(size, tmp_path):
+    # 80 MP trips facegraft's own check; 95 MP already trips Pillow's decompression-bomb warning on open.
+    Image.new("RGB", size).save(tmp_path / "huge.png", compress_level=1)
+    with pytest.raises(FacegraftError, match=r"limit (is|of) 64 megapixels"):
+        read_image(tmp_path / "huge.png")

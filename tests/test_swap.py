@@ -470,6 +470,7 @@ def test_damaged_profile_is_a_one_line_error(damage, tmp_path, capsys):
     with pytest.raises(FacegraftError) as info:
         load_profile(profile)
     assert "\n" not in str(info.value) and str(profile) in str(info.value)
+    assert not any(name in str(info.value) for name in ("Error", "BadZipFile", "EOF")), info.value
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     code, _, stderr = run_cli(capsys, *SWAP, "-s", profile, "-t", samples.path("single_face.jpg"),
@@ -915,3 +916,10 @@ def test_repeated_input_frames_get_the_same_output(tmp_path):
     still = [np.abs(result[2 * k + 1][y0:y1, x0:x1].astype(float) - result[2 * k][y0:y1, x0:x1]).mean() for k in range(8)]
     moved = [np.abs(result[2 * k + 2][y0:y1, x0:x1].astype(float) - result[2 * k + 1][y0:y1, x0:x1]).mean() for k in range(7)]
     assert max(still) < 0.6 < np.median(moved)
+
+
+def test_summary_line_counts_in_good_english(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, *SWAP, "-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"),
+                           "-o", tmp_path / "out.png")
+    assert code == 0
+    assert out.startswith("swapped 1 face in 1 of 1 frame ("), out

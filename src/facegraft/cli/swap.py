@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if summary.faces_swapped == 0:
         warn(f"no face was swapped in {args.target}; the output is the unchanged target")
     if not args.quiet:
-        print(f"swapped {summary.faces_swapped} faces in {summary.frames_swapped} of {summary.frames} frames "
+        faces = "1 face" if summary.faces_swapped == 1 else f"{summary.faces_swapped} faces"
+        frames = "1 frame" if summary.frames == 1 else f"{summary.frames} frames"
+        print(f"swapped {faces} in {summary.frames_swapped} of {frames} "
               f"({summary.fps:.1f} frames/s) -> {summary.output}")
         for path in summary.previews:
             print(f"preview -> {path}")

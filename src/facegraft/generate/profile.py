@@ -104,7 +104,8 @@ def load_profile(path: Path) -> SourceProfile:
     except FacegraftError:
         raise
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise FacegraftError(f"{path}: not a facegraft profile ({type(exc).__name__})") from None
+        reason = "a part is missing" if isinstance(exc, KeyError) else "damaged or not a profile .npz"
+        raise FacegraftError(f"{path}: not a facegraft profile ({reason}); make one with `facegraft profile`") from None
     _check(profile.identity, path)
     return profile
 

@@ -36,7 +36,8 @@ def read_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     except FacegraftError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise FacegraftError(f"{path}: image is too large to read safely") from None
+        raise FacegraftError(f"{path}: image is too large to read safely "
+                             f"(the limit is {max_pixels // 1_000_000} megapixels)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise FacegraftError(f"{path}: cannot read image ({exc})") from None
     if rgb.size == 0:
