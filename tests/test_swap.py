@@ -798,7 +798,9 @@ def test_usage_errors_exit_2(argv, tmp_path, capsys):
               "-o", str(tmp_path / "o.png"), *argv])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "usage:" in err and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("facegraft swap: error: argument "), err
+    assert argv[0] in lines[0] and "--help" in lines[0]
     assert list(tmp_path.iterdir()) == []
 
 

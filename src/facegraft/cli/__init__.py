@@ -7,6 +7,7 @@ the config fields they feed) and the function that runs it as `func`.
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from facegraft.cli import analyze, bench, demo, eval as evaluate, live, media, profile, reenact, swap, ui, verify
 from facegraft.cli.common import PROG, fail, silence_native_logs, version
@@ -16,8 +17,16 @@ from facegraft.errors import FacegraftError
 COMMANDS = (media, analyze, profile, swap, reenact, live, evaluate, verify, demo, ui, bench)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad option is one line naming it and what it takes, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Local face analysis and face swapping.")
+    # The subcommands' parsers are made with the same class as this one.
+    parser = OneLineParser(prog=PROG, description="Local face analysis and face swapping.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
