@@ -335,3 +335,14 @@ def test_realism_strips_show_the_worst_and_median_shading(real: Evaluation, swap
     assert f"worst: frame {strips[0].frame}, shading agreement {strips[0].value:.3f}" in frames_block
     [worst] = data_uris(between(frames_block, '<img alt="realism worst"', ">"))
     assert worst.shape[:2] == (MIN_CROP, 2 * MIN_CROP + 4)
+
+
+@pytest.mark.parametrize("option, name", [("--report", "r.pdf"), ("--json", "m.txt")])
+def test_cli_refuses_a_report_name_of_another_format(option, name, tmp_path: Path, capsys) -> None:
+    from facegraft.cli import main
+    from cli_helpers import assert_one_line_error
+    code = main(["eval", "--source", SOURCE, "--target", "single_face.jpg", "--output", str(samples.path("single_face.jpg")),
+                 option, str(tmp_path / name), "--quiet"])
+    message = assert_one_line_error(code, capsys.readouterr().err)
+    assert name in message and (".html" in message or ".json" in message)
+    assert list(tmp_path.iterdir()) == []

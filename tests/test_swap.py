@@ -925,3 +925,28 @@ def test_summary_line_counts_in_good_english(tmp_path, capsys):
                            "-o", tmp_path / "out.png")
     assert code == 0
     assert out.startswith("swapped 1 face in 1 of 1 frame ("), out
+
+
+@pytest.mark.parametrize("encoder, says", [("nosuchcodec", "no such encoder"), ("png", "cannot encode yuv420p"),
+                                           ("aac", "encodes audio")])
+def test_unusable_encoder_is_refused_naming_the_usable_ones(encoder, says, tmp_path, capsys):
+    code, _, stderr = run_cli(capsys, *SWAP, "-s", samples.path("astronaut.png"), "-t", samples.path("single_face.mp4"),
+                              "-o", tmp_path / "o.mp4", "--encoder", encoder, "-q")
+    message = assert_one_line_error(code, stderr)
+    assert says in message and "usable here: libx264" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--preview", "--debug-masks"])
+def test_a_file_where_the_preview_folder_should_be_is_one_line(option, tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file\n")
+    code, _, stderr = run_cli(capsys, *SWAP, "-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"),
+                              "-o", tmp_path / "o.png", option, tmp_path / "taken", "-q")
+    assert "is a file, not a folder" in assert_one_line_error(code, stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_output_in_proc_is_one_line(capsys):
+    code, _, stderr = run_cli(capsys, *SWAP, "-s", samples.path("astronaut.png"), "-t", samples.path("single_face.jpg"),
+                              "-o", "/proc/facegraft-test.png", "-q")
+    assert "/proc/facegraft-test.png" in assert_one_line_error(code, stderr)

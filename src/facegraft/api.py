@@ -76,7 +76,7 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
     selector = FaceSelector(selection, references, models)
     dirs = tuple(Path(d) for d in (preview_dir, debug_dir) if d is not None)
     for directory in dirs:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_folder(directory)
     started = time.perf_counter()
     marker = FrameMarker(Stamp.new(settings.provenance))
     marker.check()
@@ -90,6 +90,16 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
         counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
                                        inputs, report, models)
     return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
+
+
+def make_folder(directory: Path) -> None:
+    """A folder for previews or debug images, made if missing; a file in its place is an error."""
+    if directory.exists() and not directory.is_dir():
+        raise FacegraftError(f"{directory} is a file, not a folder; give a folder name")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FacegraftError(f"cannot make the folder {directory} ({exc.strerror or exc})") from None
 
 
 def _plan(sources, reference, mapping, selection: SelectionConfig, models: Models):

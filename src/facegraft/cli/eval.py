@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from facegraft.evaluate import evaluate, summary_lines, write_json, write_report
+    _check_suffix(args.report, (".html", ".htm"), "--report writes an HTML page")
+    _check_suffix(args.json, (".json",), "--json writes JSON")
     sources = [resolve_input(p) for p in args.source]
     target = resolve_input(args.target)
     speed = _run_swap(sources, target, args) if args.run else None
@@ -73,6 +75,12 @@ def _run_swap(sources: list[Path], target: Path, args: argparse.Namespace):
     with frame_bar("swap", args.quiet) as bar:
         summary = swap(sources, target, output, settings, on_progress=bar)
     return speed_section(summary.seconds, summary.frames, summary.frames_swapped, args.preset)
+
+
+def _check_suffix(path: Path | None, suffixes: tuple[str, ...], what: str) -> None:
+    # Checked before the (long) evaluation, so a wrong name costs nothing.
+    if path is not None and path.suffix.lower() not in suffixes:
+        raise FacegraftError(f"{path}: {what}; give a name ending in {' or '.join(suffixes)}")
 
 
 def _with_parent(path: Path) -> Path:

@@ -40,7 +40,10 @@ def atomic_output(path: Path, inputs: tuple[Path, ...] = ()) -> Iterator[Path]:
     The file keeps the output's name, so encoders pick the right format from its suffix.
     """
     path = check_output_path(Path(path), inputs)
-    private = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", suffix=".part", dir=path.resolve().parent))
+    try:
+        private = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", suffix=".part", dir=path.resolve().parent))
+    except OSError as exc:  # /proc, /sys and other places that look writable and are not
+        raise FacegraftError(f"cannot write {path} ({exc.strerror or exc})") from None
     tmp = private / path.name
     try:
         yield tmp

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fractions
+import functools
 from pathlib import Path
 from typing import Iterator
 
@@ -182,6 +183,37 @@ def _stream_rotation(stream) -> int:
 TIME_BASE = fractions.Fraction(1, 90000)
 
 
+# Encoders worth offering when the one asked for does not work here.
+COMMON_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1", "mpeg4")
+
+
+@functools.cache
+def encoder_problem(name: str) -> str | None:
+    """Why `name` cannot encode yuv420p video here, or None when it can (tried on a tiny frame size)."""
+    try:
+        codec = av.codec.Codec(name, "w")
+    except (av.FFmpegError, ValueError):
+        return "no such encoder"
+    if codec.type != "video":
+        return f"it encodes {codec.type}, not video"
+    try:
+        context = av.codec.CodecContext.create(codec)
+        context.width, context.height, context.pix_fmt = 64, 64, "yuv420p"
+        context.time_base = fractions.Fraction(1, 25)
+        context.open()
+    except (av.FFmpegError, ValueError) as exc:
+        return f"cannot encode yuv420p video ({first_line(exc)})"
+    return None
+
+
+def check_encoder(name: str) -> None:
+    """Refuse an encoder that cannot write the video, naming the ones that can."""
+    problem = encoder_problem(name)
+    if problem is not None:
+        usable = [e for e in COMMON_ENCODERS if encoder_problem(e) is None]
+        raise FacegraftError(f"--encoder {name}: {problem}; usable here: {', '.join(usable) or 'none'}")
+
+
 class VideoWriter:
     """Encode RGB frames into a video file, copying the audio of another file if asked.
 
@@ -192,6 +224,7 @@ class VideoWriter:
                  codec: str = "libx264", crf: int = 20, preset: str = "veryfast",
                  audio_from: Path | None = None, metadata: dict[str, str] | None = None):
         self.path = Path(path)
+        check_encoder(codec)
         try:
             self._container = av.open(str(self.path), mode="w")
         except (av.FFmpegError, OSError, ValueError) as exc:
