@@ -765,7 +765,13 @@ def test_library_interrupt_leaves_nothing(tmp_path, monkeypatch) -> None:
     assert leftovers(tmp_path) == [] and list(tmp_path.iterdir()) == []
 
 
-def test_cli_ctrl_c_leaves_nothing(tmp_path) -> None:
+# Ctrl-C, a service manager or the UI's cancel (SIGTERM), a closed terminal (SIGHUP): each exits 128 + signal.
+STOPS = [(signal.SIGINT, 130, "interrupt"), (signal.SIGTERM, 143, "stopped by SIGTERM"),
+         (signal.SIGHUP, 129, "stopped by SIGHUP")]
+
+
+@pytest.mark.parametrize("signum, code, says", STOPS, ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_cli_stop_signal_leaves_nothing(signum, code, says, tmp_path) -> None:
     assert CONSOLE_SCRIPT.is_file()
     out = tmp_path / "out.mp4"
     env = {k: v for k, v in os.environ.items() if k != "FACEGRAFT_NATIVE_LOGS"}
@@ -783,17 +789,17 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path) -> None:
         assert proc.poll() is None, "the run ended before it could be interrupted"
         assert len(temp) == 1, "no temporary output appeared within 20 s"
         time.sleep(0.3)  # let it get into the frames
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    measure(f"Ctrl-C run: exit {proc.returncode}, stderr {stderr!r}")
-    assert proc.returncode == 130, stderr
+    measure(f"{signal.Signals(signum).name} run: exit {proc.returncode}, stderr {stderr!r}")
+    assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     lines = visible_lines(stderr)
-    assert len(lines) == 1 and lines[0].startswith("facegraft: error:") and "interrupt" in lines[0], stderr
+    assert len(lines) == 1 and lines[0].startswith("facegraft: error:") and says in lines[0], stderr
     assert stdout == ""
     assert list(tmp_path.iterdir()) == []
 
