@@ -804,6 +804,30 @@ def test_cli_stop_signal_leaves_nothing(signum, code, says, tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def _small_files(limit: int) -> None:
+    # The process may write files of at most `limit` bytes: past it a write fails with EFBIG (the
+    # kernel's signal for it ignored), the way a full disk fails with ENOSPC, and no root is needed.
+    import resource
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+@pytest.mark.parametrize("command, output", [("swap", "out.mp4"), ("analyze", "motion.jsonl"),
+                                             ("reenact", "out.mp4")])
+def test_running_out_of_room_is_one_line_and_leaves_nothing(command, output, tmp_path) -> None:
+    media = {"swap": ["--consent", "--preset", "fast", "-s", samples.path(SOURCE), "-t", samples.path("single_face.mp4")],
+             "analyze": [samples.path("single_face.mp4")],
+             "reenact": ["--consent", "-s", samples.path(SOURCE), "--driver", samples.path("single_face.mp4")]}[command]
+    proc = subprocess.run([str(CONSOLE_SCRIPT), command, "-q", *map(str, media), "-o", str(tmp_path / output)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          preexec_fn=lambda: _small_files(60_000))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = visible_lines(proc.stderr)
+    assert len(lines) == 1 and f"cannot finish writing {tmp_path / output}" in lines[0], proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_failed_run_leaves_nothing(tmp_path, capsys, monkeypatch) -> None:
     # Index first, then cut: the video opens, and the run fails mid-way, after its temp file exists.
     whole = faststart_copy("single_face.mp4", tmp_path / "whole.mp4")

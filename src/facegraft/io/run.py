@@ -9,6 +9,7 @@ exception leave nothing), encoded as the VideoConfig says, tagged with the run's
 from __future__ import annotations
 
 import contextlib
+import errno
 from pathlib import Path
 from typing import IO, Callable, ContextManager, Mapping, Sequence, TypeVar
 
@@ -36,6 +37,19 @@ def _no_progress(done: int, total: int) -> None:
     return None
 
 
+DISK_FAULTS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+               errno.EFBIG: "the file grew past the size allowed"}
+
+
+def _disk_fault(error: OSError, outputs: Sequence[Path]) -> FacegraftError | None:
+    """The one-line error for a write that ran out of room, or None for any other OSError."""
+    reason = DISK_FAULTS.get(error.errno)
+    if reason is None:
+        return None
+    names = ", ".join(str(p) for p in outputs) or "the output"
+    return FacegraftError(f"cannot finish writing {names}: {reason}; nothing was written")
+
+
 class VideoRun:
     """Use as a context manager; everything opened through it is closed (and unfinished outputs
     removed) when the block ends."""
@@ -44,13 +58,22 @@ class VideoRun:
         self.inputs = tuple(Path(p) for p in inputs)
         self.report: Progress = on_progress or _no_progress
         self._stack = contextlib.ExitStack()
+        self._outputs: list[Path] = []
 
     def __enter__(self) -> "VideoRun":
         self._stack.__enter__()
         return self
 
     def __exit__(self, *exc) -> bool | None:
-        return self._stack.__exit__(*exc)
+        # A full disk shows while frames are written or when the file is closed (in the stack's exit).
+        try:
+            handled = self._stack.__exit__(*exc)
+        except OSError as error:
+            raise _disk_fault(error, self._outputs) or error
+        fault = _disk_fault(exc[1], self._outputs) if isinstance(exc[1], OSError) else None
+        if fault is not None:
+            raise fault from None
+        return handled
 
     def read(self, path: Path) -> VideoReader:
         return self._stack.enter_context(VideoReader(Path(path)))
@@ -59,6 +82,7 @@ class VideoRun:
                     metadata: Mapping[str, str] | None = None, audio_from: Path | None = None) -> VideoWriter:
         """A video output, encoded as `video` says, with `metadata` in its container and the audio
         of `audio_from` copied alongside."""
+        self._outputs.append(Path(output))
         tmp = self._stack.enter_context(atomic_output(Path(output), self.inputs))
         return self._stack.enter_context(VideoWriter(tmp, width, height, fps, codec=video.encoder, crf=video.quality,
                                                      preset=video.speed, audio_from=audio_from,
@@ -66,6 +90,7 @@ class VideoRun:
 
     def write_text(self, output: Path) -> IO[str]:
         """A text output (a motion file), opened for writing."""
+        self._outputs.append(Path(output))
         tmp = self._stack.enter_context(atomic_output(Path(output), self.inputs))
         return self._stack.enter_context(open(tmp, "w", encoding="utf-8", newline=""))
 
