@@ -19,6 +19,7 @@ from PIL import Image
 from facegraft import samples
 from facegraft.cli import build_parser, main
 from facegraft.config import AnalysisConfig
+from facegraft.io import VideoReader, VideoWriter
 from facegraft.io.motion import POSE_KEYS, REQUIRED_EXPRESSION, read_motion
 
 from cli_helpers import assert_one_line_error, faststart_copy, leftovers, run_captured, run_cli, visible_lines
@@ -226,6 +227,19 @@ def _case_truncated_faststart(tmp: Path) -> list:
     return [tmp / "cut.mp4"]
 
 
+def _case_truncated_mkv(tmp: Path) -> list:
+    # Matroska has no per-stream duration, only the file's: the cut is told by that.
+    with VideoReader(samples.path("single_face.mp4")) as reader:
+        info = reader.info
+        with VideoWriter(tmp / "whole.mkv", info.width, info.height, info.fps) as writer:
+            for frame in reader:
+                writer.write(frame.rgb)
+    data = (tmp / "whole.mkv").read_bytes()
+    (tmp / "whole.mkv").unlink()
+    (tmp / "cut.mkv").write_bytes(data[: int(len(data) * 0.4)])
+    return [tmp / "cut.mkv"]
+
+
 def _case_bad_output_suffix(tmp: Path) -> list:
     return [samples.path("single_face.jpg"), "OUT/motion.txt"]
 
@@ -270,6 +284,7 @@ BAD_CASES = {
     "text-as-mp4": _case_text_as_video,
     "truncated-40%": _case_truncated,
     "truncated-40%-faststart": _case_truncated_faststart,
+    "truncated-40%-mkv": _case_truncated_mkv,
     "output-suffix-txt": _case_bad_output_suffix,
     "output-dir-missing": _case_output_in_missing_dir,
     "video-with-png-preview": _case_video_with_image_preview,

@@ -493,3 +493,19 @@ def test_too_large_image_names_the_limit(size, tmp_path):
     Image.new("RGB", size).save(tmp_path / "huge.png", compress_level=1)
     with pytest.raises(FacegraftError, match=r"limit (is|of) 64 megapixels"):
         read_image(tmp_path / "huge.png")
+
+
+def test_complete_mkv_reads_to_the_end_and_a_cut_one_is_refused(tmp_path):
+    with VideoReader(samples.path("single_face.mp4")) as reader:
+        info = reader.info
+        with VideoWriter(tmp_path / "whole.mkv", info.width, info.height, info.fps) as writer:
+            for frame in reader:
+                writer.write(frame.rgb)
+    with VideoReader(tmp_path / "whole.mkv") as reader:
+        assert sum(1 for _ in reader) == 72
+    data = (tmp_path / "whole.mkv").read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(data[: int(len(data) * 0.4)])
+    with pytest.raises(FacegraftError, match=r"truncated: its frames stop at 0\.\d\d s of 2\.40 s"):
+        with VideoReader(tmp_path / "cut.mkv") as reader:
+            for _ in reader:
+                pass

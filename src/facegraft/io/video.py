@@ -122,11 +122,13 @@ class VideoReader:
         if cut_off:
             # Threaded decoders drop the cut-off packet silently, so say so here.
             raise FacegraftError(f"{self.path}: video is truncated after frame {index}")
-        if _stops_early(stream, packets_end):
-            # MP4/MOV with the index up front: a cut-off file ends the demuxer quietly at the cut.
+        promised = _promised_end(self._container, stream)
+        if _stops_early(stream, packets_end, promised):
+            # MP4/MOV with the index up front, or MKV/WebM with its duration in the header: a
+            # cut-off file ends the demuxer quietly at the cut.
             raise FacegraftError(
                 f"{self.path}: video is truncated: its frames stop at {float(packets_end * stream.time_base):.2f} s "
-                f"of {float(stream.duration * stream.time_base):.2f} s"
+                f"of {float(promised[0] * stream.time_base):.2f} s"
             )
 
     def frame_at(self, seconds: float) -> np.ndarray:
@@ -160,13 +162,28 @@ class VideoReader:
         self.close()
 
 
-def _stops_early(stream, packets_end) -> bool:
-    """True when the container promises more of the stream than its packets deliver."""
-    if stream.duration is None or stream.time_base is None or packets_end is None:
-        return False
-    promised = (stream.start_time or 0) + stream.duration
+def _promised_end(container, stream) -> tuple[int | None, float]:
+    """Where the header says the stream ends (time_base units; None when it does not say), and how far
+    short of it, in seconds, a complete file may still end."""
+    if stream.time_base is None:
+        return None, 0.0
+    start = stream.start_time or 0
     # Complete files end within a frame of the promise; half a second allows for sloppy headers.
-    return float((promised - packets_end) * stream.time_base) > 0.5
+    if stream.duration is not None:
+        return start + stream.duration, 0.5
+    if container.duration is not None:  # Matroska keeps only the whole file's duration (microseconds)
+        seconds = container.duration / av.time_base
+        # That covers every stream, and audio may run on past the video: only a gap of a tenth is a cut.
+        return start + int(seconds / stream.time_base), max(0.5, 0.1 * seconds)
+    return None, 0.0
+
+
+def _stops_early(stream, packets_end, promised: tuple[int | None, float]) -> bool:
+    """True when the container promises more of the stream than its packets deliver."""
+    end, slack = promised
+    if end is None or packets_end is None:
+        return False
+    return float((end - packets_end) * stream.time_base) > slack
 
 
 def _stream_rotation(stream) -> int:
