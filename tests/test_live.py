@@ -18,7 +18,7 @@ from facegraft.analysis.embedding import descriptor_distance, face_descriptor
 from facegraft.api import Settings, load_sources
 from facegraft.config import AnalysisConfig, ProvenanceConfig, preset
 from facegraft.io import VideoReader, read_image
-from facegraft.io.camera import VirtualCamera, fit_to_box
+from facegraft.io.camera import VirtualCamera, fit_inside
 from facegraft.live import LiveConfig, LiveFrame, LiveSwap
 from facegraft.provenance import watermark
 from facegraft.provenance.label import render_label
@@ -29,6 +29,7 @@ from cli_helpers import assert_one_line_error, run_cli
 SETTINGS = Settings(swap=preset("fast"), analysis=AnalysisConfig(max_faces=1), provenance=ProvenanceConfig(consent=True))
 BOX = (640, 480)
 CLIP_FRAMES = 72  # single_face.mp4: 72 frames at 30 fps, 640x360
+FRAME = (640, 360)  # ... which fits inside the box as it is: the aspect is kept, no bars are added
 
 
 @functools.cache
@@ -39,7 +40,7 @@ def profile():
 @functools.cache
 def clip_in_box() -> tuple[np.ndarray, ...]:
     with VideoReader(samples.path("single_face.mp4")) as reader:
-        return tuple(fit_to_box(frame.rgb, *BOX) for frame in reader)
+        return tuple(fit_inside(frame.rgb, FRAME) for frame in reader)
 
 
 def live(**config) -> LiveSwap:
@@ -67,11 +68,11 @@ def largest_descriptor(rgb: np.ndarray) -> np.ndarray:
 # --- what comes out --------------------------------------------------------------------------------
 
 
-def test_every_frame_comes_out_in_order_sized_to_the_box(every_frame):
+def test_every_frame_comes_out_in_order_with_the_input_aspect(every_frame):
     assert [f.index for f in every_frame] == list(range(CLIP_FRAMES))
     assert every_frame[-1].dropped == 0
     for frame in every_frame:
-        assert frame.rgb.shape == (BOX[1], BOX[0], 3) and frame.rgb.dtype == np.uint8
+        assert frame.rgb.shape == (FRAME[1], FRAME[0], 3) and frame.rgb.dtype == np.uint8
         assert frame.latency_ms > 0
     assert every_frame[-1].fps > 0
 
@@ -83,7 +84,7 @@ def test_frames_are_watermarked(every_frame):
 
 
 def test_frames_are_labelled(every_frame):
-    patch = render_label("AI-generated", (BOX[1], BOX[0]))
+    patch = render_label("AI-generated", (FRAME[1], FRAME[0]))
     h, w = patch.rgb.shape[:2]
     label = (slice(patch.y, patch.y + h), slice(patch.x, patch.x + w))
     for frame in every_frame[::20]:
@@ -97,11 +98,21 @@ def test_faces_are_swapped_toward_the_source(every_frame):
     for index in (10, 40, 65):
         before, after = clip_in_box()[index], every_frame[index].rgb
         x0, y0, x1, y1 = face_box(before)
-        # The middle of the face changes; the letterbox bars far from it stay black.
+        # The middle of the face changes; the door far above it does not (only the watermark).
         assert np.abs(after[y0:y1, x0:x1].astype(int) - before[y0:y1, x0:x1]).mean() > 8.0
         assert np.abs(after[:50].astype(int) - before[:50]).mean() < 3.5
         was, now = descriptor_distance(largest_descriptor(before), source), descriptor_distance(largest_descriptor(after), source)
         assert now < was - 0.1, (index, was, now)
+
+
+@pytest.mark.parametrize("box, size", [((320, 240), (320, 180)), ((400, 400), (400, 224)), ((1280, 720), (1280, 720))])
+def test_a_16_9_input_keeps_its_aspect_in_any_box(box, size):
+    with live(realtime=False, width=box[0], height=box[1]) as session:
+        assert session.frame_size == size
+        first = next(iter(session))
+    assert first.rgb.shape == (size[1], size[0], 3)
+    # No black bars: the top and bottom rows are the picture (a door, a shirt), not zero.
+    assert first.rgb[:4].mean() > 40 and first.rgb[-4:].max() > 0
 
 
 # --- pacing, dropping, looping, stopping -----------------------------------------------------------

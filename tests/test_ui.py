@@ -268,7 +268,7 @@ def test_live_session_streams_mjpeg_with_stats(client):
     try:
         stats = wait_until(lambda: (lambda s: s if s.get("frames", 0) >= 5 else None)(
             client.get("/api/live/stats").json()), 60, "live frames")
-        assert stats["state"] == "running" and stats["latency_ms"] > 0 and (stats["width"], stats["height"]) == (640, 480)
+        assert stats["state"] == "running" and stats["latency_ms"] > 0 and (stats["width"], stats["height"]) == (640, 360)  # 16:9 kept, no bars
         assert client.post("/api/live/start", start).status in (400, 409)  # one session at a time
         request = urllib.request.Request(client.base + "/api/live/stream")
         with urllib.request.urlopen(request, timeout=30) as stream:

@@ -45,7 +45,7 @@ class LiveConfig:
     """Where live frames come from and at what size."""
 
     input: str = "0"  # "0", "1".. or "/dev/videoN": a camera; otherwise a video file or stream URL
-    width: int = 640  # the camera is asked for this size; every frame is fitted into this box
+    width: int = 640  # the camera is asked for this size; frames are fitted inside it, keeping their aspect
     height: int = 480
     realtime: bool = True  # a file is paced at its own frame rate, dropping frames when processing lags
     loop: bool = False  # replay a file forever
@@ -205,6 +205,11 @@ class LiveSwap:
             self._capture.rewind()
             got = read()  # None again: an empty file, so stop rather than spin
         return None if got is False else got
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of every frame out: the input's aspect, fitted inside the configured box."""
+        return self._capture.frame_size
 
     def stop(self) -> None:
         """End the iteration soon and release the camera or file; safe from any thread, repeatable."""

@@ -28,9 +28,9 @@ def add_parser(sub) -> None:
                     help="camera number, /dev/videoN, or a video file or URL played live (default %(default)s)")
     lv.add_argument("--virtual-camera", metavar="/dev/videoN", help="publish the output to this v4l2loopback device")
     lv.add_argument("--width", type=positive_int, default=default(LiveConfig, "width"),
-                    help="frame width (default %(default)s)")
+                    help="largest frame width; frames keep the input's aspect inside --width x --height (default %(default)s)")
     lv.add_argument("--height", type=positive_int, default=default(LiveConfig, "height"),
-                    help="frame height (default %(default)s)")
+                    help="largest frame height (default %(default)s)")
     add_preset_option(lv, LIVE_PRESET,
                       help="swap quality; only fast keeps up with a camera on a small CPU (default %(default)s)")
     lv.add_argument("--faces", choices=LIVE_MODES, default=default(SelectionConfig, "mode"),
@@ -57,9 +57,10 @@ def run(args: argparse.Namespace) -> int:
         config = LiveConfig(args.input, args.width, args.height, loop=args.loop)
     require_consent(settings.provenance)  # before the slow part: building the source profile
     with contextlib.ExitStack() as stack:
-        camera = (stack.enter_context(VirtualCamera(args.virtual_camera, args.width, args.height))
-                  if args.virtual_camera else None)
         live = stack.enter_context(LiveSwap(load_sources(args.source), settings, config))
+        # Opened at the frames' own size, known once the input is open, so no black bars are baked in.
+        camera = (stack.enter_context(VirtualCamera(args.virtual_camera, *live.frame_size))
+                  if args.virtual_camera else None)
         summary = run_live(live, _live_sink(camera, args.quiet), args.duration)
     if not args.quiet:
         print(f"live: {summary.frames} frames in {summary.seconds:.1f} s ({summary.fps:.1f} fps), "

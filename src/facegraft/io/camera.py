@@ -46,6 +46,22 @@ def fit_to_box(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
                               cv2.BORDER_CONSTANT, value=(0, 0, 0))
 
 
+def fitted_size(size: tuple[int, int], width: int, height: int) -> tuple[int, int]:
+    """`size` (w, h) scaled to fit inside width x height keeping its aspect, in even pixels (for yuv420p)."""
+    w, h = size
+    scale = min(width / w, height / h)
+    return max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2)
+
+
+def fit_inside(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The frame scaled to exactly `size` (w, h): the live frames keep the input's aspect, no bars."""
+    h, w = rgb.shape[:2]
+    if (w, h) == tuple(size):
+        return rgb
+    interpolation = cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR
+    return cv2.resize(rgb, tuple(size), interpolation=interpolation)
+
+
 class Capture:
     """An opened cv2.VideoCapture on a camera, file or URL, with a one-line error if it cannot be."""
 
@@ -57,6 +73,10 @@ class Capture:
             self._check_file(Path(source))
         self._cap = self._open()
         self.fps = self._frame_rate()
+        # The first frame fixes the output size: the input's aspect inside the box.
+        self._pending = self._read_rgb()
+        shape = self._pending.shape if self._pending is not None else (height, width)
+        self.frame_size = fitted_size((shape[1], shape[0]), width, height)
 
     @staticmethod
     def _check_file(path: Path) -> None:
@@ -89,20 +109,26 @@ class Capture:
         return float(fps) if math.isfinite(fps) and 1.0 <= fps <= 240.0 else DEFAULT_FPS
 
     def read(self) -> np.ndarray | None:
-        """The next frame as RGB fitted to the box, or None at the end."""
+        """The next frame as RGB at `frame_size`, or None at the end."""
+        rgb, self._pending = (self._pending, None) if self._pending is not None else (self._read_rgb(), None)
+        return None if rgb is None else fit_inside(rgb, self.frame_size)
+
+    def _read_rgb(self) -> np.ndarray | None:
         ok, bgr = self._cap.read()
-        if not ok or bgr is None:
-            return None
-        return fit_to_box(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.width, self.height)
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if ok and bgr is not None else None
 
     def skip(self) -> bool:
         """Decode past the next frame without converting it; False at the end."""
+        if self._pending is not None:
+            self._pending = None
+            return True
         return bool(self._cap.grab())
 
     def rewind(self) -> None:
         # Reopening is more reliable than seeking to frame 0 across containers.
         self._cap.release()
         self._cap = self._open()
+        self._pending = None
 
     def release(self) -> None:
         self._cap.release()

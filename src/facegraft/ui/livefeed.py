@@ -97,9 +97,9 @@ class LiveFeed:
         error = None
         try:
             with contextlib.ExitStack() as stack:
-                camera = (stack.enter_context(VirtualCamera(publish, config.width, config.height))
-                          if publish else None)
                 live = stack.enter_context(LiveSwap(profile, settings, config))
+                camera = (stack.enter_context(VirtualCamera(publish, *live.frame_size))
+                          if publish else None)
                 self._live = live
                 if self._stop.is_set():
                     live.stop()
