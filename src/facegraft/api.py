@@ -13,7 +13,7 @@ from facegraft.analysis import Face, FaceTracker, analyze_image
 from facegraft.config import AnalysisConfig, ProvenanceConfig, SwapConfig, VideoConfig
 from facegraft.errors import FacegraftError
 from facegraft.generate.profile import SourceProfile, load_sources, profile_from_files, save_profile
-from facegraft.io import MediaKind, probe, read_image, write_image
+from facegraft.io import MediaKind, make_folder, probe, read_image, write_image
 from facegraft.io.image import image_format
 from facegraft.io.run import Progress, VideoRun, check_video_suffix
 from facegraft.models import Models
@@ -90,16 +90,6 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
         counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
                                        inputs, report, models)
     return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
-
-
-def make_folder(directory: Path) -> None:
-    """A folder for previews or debug images, made if missing; a file in its place is an error."""
-    if directory.exists() and not directory.is_dir():
-        raise FacegraftError(f"{directory} is a file, not a folder; give a folder name")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FacegraftError(f"cannot make the folder {directory} ({exc.strerror or exc})") from None
 
 
 def _plan(sources, reference, mapping, selection: SelectionConfig, models: Models):

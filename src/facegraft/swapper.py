@@ -104,11 +104,12 @@ class FaceSwapper:
         placed = place_generated(rendered, (x0, y0, x1, y1), target)
         covered = placed.covered
         coloured = self._colour(placed, target, original, face, state, profile)
+        grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)  # for steadiness and glasses alike
         if self.video:
-            coloured, state.previous = steady(coloured, target, covered, (x0, y0), state.previous, cfg.steady)
+            coloured, state.previous = steady(coloured, grey, covered, (x0, y0), state.previous, cfg.steady)
         alpha = face_alpha(rendered, (x0, y0), covered, placed.weight, face_px)
         occlusion = self._occlusion(original, face, placed.uv, covered, state, profile)
-        occlusion = np.maximum(occlusion, self._glasses(target, face, (x0, y0), state))
+        occlusion = np.maximum(occlusion, self._glasses(grey, face, (x0, y0), state))
         alpha = alpha * (1.0 - occlusion)
         out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
         if cfg.eyes == "source" and np.isfinite(profile.identity.iris).all():
@@ -182,11 +183,10 @@ class FaceSwapper:
         occ = cv2.GaussianBlur(occ.astype(np.float32), (0, 0), 2.0)
         return np.clip(occ * 1.5, 0.0, 1.0)
 
-    def _glasses(self, target: np.ndarray, face: Face, origin: tuple[int, int], state: _TrackState) -> np.ndarray:
+    def _glasses(self, grey: np.ndarray, face: Face, origin: tuple[int, int], state: _TrackState) -> np.ndarray:
         """The target's glasses frames stay in front of the new face (stills and video)."""
         if not self.config.occlusion:
-            return np.zeros(target.shape[:2], np.float32)
-        grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)
+            return np.zeros(grey.shape, np.float32)
         found = find_glasses(grey, face.landmarks[:, :2] - origin, PRESENT_AGAIN if state.glasses else PRESENT)
         state.glasses = found.mask is not None
         return found.mask if found.mask is not None else np.zeros(grey.shape, np.float32)

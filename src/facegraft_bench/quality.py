@@ -23,7 +23,7 @@ from facegraft.api import Settings, swap
 from facegraft.config import PRESETS, ProvenanceConfig, preset
 from facegraft.errors import FacegraftError
 from facegraft.evaluate import EvalConfig, evaluate, to_json
-from facegraft.io import VideoReader, VideoWriter, atomic_output
+from facegraft.io import VideoReader, VideoWriter, atomic_output, make_folder
 from facegraft_bench import contact
 
 # A spread of faces: a modern portrait, black and white, an old photo, a painting, another portrait.
@@ -223,10 +223,7 @@ def run_bench(options: QualityOptions, on_pair: Callable[[PairResult], None] | N
 
 
 def _make_parent(path: Path) -> None:
-    try:
-        Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FacegraftError(f"cannot create the folder for {path} ({exc.strerror or exc})") from None
+    make_folder(Path(path).resolve().parent)
 
 
 # ---------------------------------------------------------------- the table

@@ -10,6 +10,7 @@ from facegraft.cli.options import add_preset_option, default, positive_int
 from facegraft.cli.progress import frame_bar
 from facegraft.errors import FacegraftError
 from facegraft.evaluate import EvalConfig
+from facegraft.io import make_folder
 
 
 def add_parser(sub) -> None:
@@ -85,8 +86,5 @@ def _check_suffix(path: Path | None, suffixes: tuple[str, ...], what: str) -> No
 
 def _with_parent(path: Path) -> Path:
     # Reports usually go to a fresh folder (out/eval/); making it saves a step.
-    try:
-        path.resolve().parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FacegraftError(f"cannot create the folder for {path} ({exc.strerror or exc})") from None
+    make_folder(path.resolve().parent)
     return path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from pathlib import Path
 
 from facegraft.cli.common import config_errors, warn
@@ -48,15 +47,11 @@ def run(args: argparse.Namespace) -> int:
     if not config.loopback:
         warn(f"listening on {args.host}: anyone who can reach this machine can use the UI and its files")
     print(f"facegraft ui: {server.url}  (jobs in {config.data_dir}; Ctrl+C stops)", flush=True)
-    # A service manager's SIGTERM stops the server as cleanly as Ctrl+C does.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # A service manager's SIGTERM stops the server as cleanly as Ctrl+C does: main() raises
+    # cli.Stopped, a KeyboardInterrupt, for it.
     try:
         server.serve()
     except KeyboardInterrupt:
         # serve() has closed the server; a running job is back in the queue for the next start.
         print("facegraft ui: stopped", flush=True)
     return 0
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt

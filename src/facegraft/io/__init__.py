@@ -1,6 +1,6 @@
 """Reading and writing images and videos; every output is written atomically."""
 
-from facegraft.io.atomic import atomic_output
+from facegraft.io.atomic import atomic_output, make_folder
 from facegraft.io.image import read_image, write_image
 from facegraft.io.media import MediaKind, probe
 from facegraft.io.video import VideoFrame, VideoInfo, VideoReader, VideoWriter
@@ -12,6 +12,7 @@ __all__ = [
     "VideoReader",
     "VideoWriter",
     "atomic_output",
+    "make_folder",
     "probe",
     "read_image",
     "write_image",

@@ -30,6 +30,19 @@ def check_output_path(path: Path, inputs: tuple[Path, ...] = ()) -> Path:
     return path
 
 
+def make_folder(directory: Path) -> Path:
+    """`directory`, made with its parents where missing; a file in its place, or a folder that
+    cannot be made, is a one-line error."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise FacegraftError(f"{directory} is a file, not a folder; give a folder name")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FacegraftError(f"cannot create the folder {directory} ({exc.strerror or exc})") from None
+    return directory
+
+
 @contextlib.contextmanager
 def atomic_output(path: Path, inputs: tuple[Path, ...] = ()) -> Iterator[Path]:
     """Yield a temporary path; move it to `path` only if the block succeeds.

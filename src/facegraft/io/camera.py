@@ -110,7 +110,8 @@ class Capture:
 
     def read(self) -> np.ndarray | None:
         """The next frame as RGB at `frame_size`, or None at the end."""
-        rgb, self._pending = (self._pending, None) if self._pending is not None else (self._read_rgb(), None)
+        rgb = self._pending if self._pending is not None else self._read_rgb()
+        self._pending = None
         return None if rgb is None else fit_inside(rgb, self.frame_size)
 
     def _read_rgb(self) -> np.ndarray | None:

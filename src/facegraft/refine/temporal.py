@@ -28,10 +28,6 @@ class Previous:
     covered: np.ndarray  # (h, w) bool
 
 
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-
-
 def _overlap(now: tuple[int, int], shape: tuple[int, int], before: Previous):
     """Slices of the current crop and of the previous one that cover the same frame pixels."""
     (x0, y0), (h, w) = now, shape
@@ -44,13 +40,14 @@ def _overlap(now: tuple[int, int], shape: tuple[int, int], before: Previous):
             (slice(oy0 - by, oy1 - by), slice(ox0 - bx, ox1 - bx)))
 
 
-def steady(face: np.ndarray, target: np.ndarray, covered: np.ndarray, origin: tuple[int, int],
+def steady(face: np.ndarray, target_grey: np.ndarray, covered: np.ndarray, origin: tuple[int, int],
            before: Previous | None, share: float) -> tuple[np.ndarray, Previous | None]:
-    """`face` (uint8 crop at `origin`) pulled toward `before` where the target did not change, and
-    what the next frame needs to remember of this one (None when steadiness is off)."""
+    """`face` (uint8 crop at `origin`) pulled toward `before` where the target (its uint8 grey levels
+    under the crop) did not change, and what the next frame needs to remember of this one (None when
+    steadiness is off)."""
     if share <= 0.0:
         return face, None
-    grey = _grey(target)
+    grey = target_grey.astype(np.float32)
     out = _pulled(face, grey, covered, origin, before, share)
     return out, Previous(origin, out, grey, covered)
 
