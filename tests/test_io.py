@@ -114,6 +114,15 @@ def test_info_hevc_mov():
     assert first.rgb.shape == (540, 960, 3)
 
 
+def test_frame_count_leaves_out_hidden_pre_roll():
+    # no_face.mp4's header counts 98 frames; its edit list hides 3 B-frame pre-roll packets that
+    # no decoder shows. Every command (and the UI) must count the 95 a viewer sees.
+    with VideoReader(samples.path("no_face.mp4")) as reader:
+        count = reader.info.frame_count
+        frames = [f.index for f in reader]
+    assert count == len(frames) == 95
+
+
 @pytest.mark.parametrize("fixture", ["single_face", "carphone"])
 def test_frames_in_order_rgb_upright(fixture, request):
     _, info, frames = request.getfixturevalue(fixture)

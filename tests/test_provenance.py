@@ -81,7 +81,7 @@ def video_frames(path: Path, indices=None) -> list[np.ndarray]:
 
 def spread(path: Path, count: int) -> list[np.ndarray]:
     """`count` frames spread evenly over the clip, first and last included."""
-    frames = video_frames(path)  # the container's frame count can be off by a few (no_face.mp4: 98 for 95)
+    frames = video_frames(path)  # every frame decoded: the count may be an estimate for some formats
     return [frames[i] for i in np.linspace(0, len(frames) - 1, count).round().astype(int)]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import assert_one_line_error, run_cli
+from cli_helpers import assert_one_line_error, faststart_copy, run_cli
 from facegraft import samples
 from facegraft.io import VideoReader, VideoWriter, read_image, write_image
 from facegraft.provenance.verify import verify
@@ -178,16 +178,50 @@ def test_cancel_retry_and_delete(client, server):
     assert (folder(server, draft) / "inputs").is_dir()  # the draft keeps its own copy of the upload
 
 
-def test_failed_job_keeps_a_one_line_error_naming_the_users_file(client, server, tmp_path):
+def test_faceless_source_is_refused_at_submit_as_the_preview_says(client, server, tmp_path):
     with VideoReader(samples.path("no_face.mp4")) as reader:
         faceless = write_image(tmp_path / "empty_room.png", next(iter(reader)).rgb)
     draft = client.draft("swap")["id"]
     client.upload(draft, "source", faceless)
     client.upload(draft, "target", samples.path(IMAGE_TARGET))
+    preview = client.post(f"/api/jobs/{draft}/preview", {"settings": CONSENT, "time": 0})
+    refused = client.post(f"/api/jobs/{draft}/submit", {"settings": CONSENT})
+    assert preview.status == refused.status == 400
+    said = refused.json()["error"]
+    assert_one_line(said)
+    assert "empty_room.png" in said and "no face" in said and str(server.app.config.data_dir) not in said
+    assert said == preview.json()["error"]
+    assert [j for j in client.get("/api/jobs").json()["jobs"]] == []  # nothing was queued
+    assert client.draft("swap")["id"] == draft  # the draft stays, for another photo
+
+
+def test_faceless_target_gets_a_notice_when_it_arrives(client):
+    draft = client.draft("swap")["id"]
+    job = client.upload(draft, "target", samples.path("no_face.mp4")).json()
+    notice = job["inputs"][0]["notice"]
+    assert notice.startswith("no face found in 5 frames sampled across it") and "unchanged" in notice
+    job = client.upload(draft, "target", samples.path(VIDEO)).json()
+    assert job["inputs"][0].get("notice", "") == ""  # a target with a face: nothing to say
+    assert job["inputs"][0]["frames"] == 72
+    faceless = client.upload(draft, "target", samples.path("no_face.mp4")).json()["inputs"][0]
+    # The page's frame count is the one every command uses: the header says 98, 95 are shown.
+    assert faceless["frames"] == 95
+    analyze = client.draft("analyze")["id"]
+    said = client.upload(analyze, "input", samples.path("no_face.mp4")).json()["inputs"][0]["notice"]
+    assert said.endswith("the motion file will be empty")
+
+
+def test_failed_job_keeps_a_one_line_error_naming_the_users_file(client, server, tmp_path):
+    cut = tmp_path / "cut.mp4"
+    data = faststart_copy(VIDEO, tmp_path / "whole.mp4").read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # the header and first frames are whole: the upload is taken
+    draft = client.draft("swap")["id"]
+    client.upload(draft, "source", samples.path(SOURCE))
+    assert client.upload(draft, "target", cut, name="holiday clip.mp4").status == 200
     job = client.post(f"/api/jobs/{draft}/submit", {"settings": CONSENT}).json()
     failed = client.wait_for(job["id"], ("failed",))
     assert_one_line(failed["error"])
-    assert "empty_room.png" in failed["error"] and "no face" in failed["error"]
+    assert "holiday clip.mp4" in failed["error"] and "truncated" in failed["error"]
     assert str(server.app.config.data_dir) not in failed["error"]
 
 
@@ -385,6 +419,10 @@ def test_swap_in_the_browser(page, server, tmp_path):
     assert page.locator("#panel-swap [data-took]").inner_text().endswith("ms")
     page.get_by_role("button", name="Run swap").click()
     row = job_row(page, "done")
+    status = page.locator("#panel-swap [data-status]")
+    page.wait_for_function("() => document.querySelector('#panel-swap [data-status]').textContent.includes('finished')",
+                           timeout=10_000)
+    assert "finished: swapped 1 face" in status.inner_text()  # not "Queued as job …" any more
     saved = download_and_verify(page, row, tmp_path)
     assert saved.suffix == ".png"
     report = row.get_by_role("link", name="Evaluation report").get_attribute("href")
@@ -393,6 +431,16 @@ def test_swap_in_the_browser(page, server, tmp_path):
     # The report names the files as the user dropped them, never where the server keeps them.
     assert SOURCE.encode() in reply.body and IMAGE_TARGET.encode() in reply.body
     assert b"/jobs/" not in reply.body and str(tmp_path).encode() not in reply.body
+
+
+def test_faceless_target_is_pointed_out_on_the_page(page, server):
+    open_page(page, server)
+    page.set_input_files("#panel-swap .drop[data-role=target] input", str(samples.path("no_face.mp4")))
+    notice = page.locator("#panel-swap [data-files=target] li .notice")
+    notice.wait_for(timeout=30_000)
+    assert notice.inner_text().startswith("no face found in 5 frames sampled across it")
+    assert "95 frames" in page.locator("#panel-swap [data-files=target] li .facts").inner_text()
+    assert "no face found" in page.locator("#panel-swap [data-status]").inner_text()
 
 
 def test_queue_survives_a_restart(browser, tmp_path):

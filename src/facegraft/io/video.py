@@ -21,7 +21,7 @@ class VideoInfo:
     width: int  # as displayed, after rotation
     height: int
     fps: fractions.Fraction
-    frame_count: int  # from the container; an estimate for some formats
+    frame_count: int  # frames shown: the container's count less its hidden pre-roll; an estimate for some formats
     duration: float  # seconds
     rotation: int  # degrees counter-clockwise stored in the file's display matrix
     codec: str
@@ -40,10 +40,29 @@ def _fps(stream: av.video.stream.VideoStream) -> fractions.Fraction:
     return fractions.Fraction(rate) if rate else fractions.Fraction(30, 1)
 
 
-def _frame_count(stream, fps: fractions.Fraction, duration: float) -> int:
+def _frame_count(container, stream, fps: fractions.Fraction, duration: float) -> int:
     if stream.frames:
-        return int(stream.frames)
+        return max(int(stream.frames) - _hidden_lead_in(container, stream), 1)
     return int(round(duration * float(fps)))
+
+
+LEAD_IN_PACKETS = 64  # edit lists hide at most a GOP's worth of pre-roll, always at the start
+
+
+def _hidden_lead_in(container, stream) -> int:
+    """How many of the first packets an MP4/MOV edit list marks as never shown.
+
+    The header counts them (no_face.mp4: 98), the decoder drops them (95 shown); every command
+    and the UI must agree on the second figure. Demuxing a few packets costs no decoding.
+    """
+    hidden = 0
+    try:
+        for _, packet in zip(range(LEAD_IN_PACKETS), container.demux(stream)):
+            hidden += bool(packet.size and packet.is_discard)
+        container.seek(0, stream=stream, backward=True, any_frame=False)
+    except av.FFmpegError:
+        return 0  # a corrupt start is reported when the frames are read
+    return hidden
 
 
 def _duration(container, stream) -> float:
@@ -93,7 +112,7 @@ class VideoReader:
         if width <= 0 or height <= 0:
             raise FacegraftError(f"{self.path}: video has no picture size (corrupt header?)")
         return VideoInfo(
-            width=width, height=height, fps=fps, frame_count=_frame_count(stream, fps, duration),
+            width=width, height=height, fps=fps, frame_count=_frame_count(self._container, stream, fps, duration),
             duration=duration, rotation=rotation, codec=stream.codec_context.name,
             has_audio=bool(self._container.streams.audio),
         )

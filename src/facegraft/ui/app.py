@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
+import numpy as np
+
 from facegraft.errors import FacegraftError, first_line
 from facegraft.ui import forms
 from facegraft.ui.config import UiConfig
@@ -26,7 +28,7 @@ from facegraft.ui.kinds import KINDS, LIVE, TARGET, JobKind, execute, kind_named
 from facegraft.ui.livefeed import (LiveFeed, camera_input, cameras, live_available, stream_input, stream_name,
                                    virtual_camera)
 from facegraft.ui.runner import JobRunner
-from facegraft.ui.uploads import accept, clean_label, receive
+from facegraft.ui.uploads import Role, Upload, accept, clean_label, receive
 from facegraft.ui.workspace import Workspace, user_text
 
 
@@ -89,9 +91,38 @@ class App:
                     (self.store.inputs_dir(job_id) / old["name"]).unlink(missing_ok=True)
             kept = tuple(f for f in job.inputs if f not in replaced and f["name"] != path.name)
             job = self.store.update(job_id, inputs=kept + (dataclasses.asdict(upload),))
+        job = self._note_faces(job_id, path, role, upload) or job
         if role.warm:
             self.previews.warm(self.workspace(job).inputs(role.name))
         return job
+
+    def _note_faces(self, job_id: str, path: Path, role: Role, upload: Upload) -> Job | None:
+        """Say at once when a target, driver or input shows no face, rather than after the job ran.
+
+        Looked for outside the store's lock (up to a second on a long video); the draft is updated
+        only if that upload is still in it."""
+        notice = self._face_notice(path, role, upload)
+        if not notice:
+            return None
+        with self.store.lock:
+            job = self.store.load(job_id)
+            listed = dataclasses.asdict(upload)
+            if job.state != "draft" or listed not in job.inputs:  # replaced or submitted meanwhile
+                return None
+            inputs = tuple({**f, "notice": notice} if f == listed else f for f in job.inputs)
+            return self.store.update(job_id, inputs=inputs)
+
+    def _face_notice(self, path: Path, role: Role, upload: Upload) -> str:
+        if not role.no_face or upload.kind not in ("image", "video"):
+            return ""
+        times = faceless_times(upload.duration, upload.fps) if upload.kind == "video" else (0.0,)
+        try:
+            if self.previews.any_face(path, upload.kind, times):
+                return ""
+        except FacegraftError as exc:
+            return first_line(exc).replace(str(path), upload.label)
+        where = "in it" if upload.kind == "image" else f"in {len(times)} frames sampled across it"
+        return f"no face found {where}: {role.no_face}"
 
     def remove_input(self, job_id: str, name: str) -> Job:
         with self.store.lock:
@@ -162,6 +193,9 @@ class App:
         for role in kind.role_names:
             if not draft.files(role):
                 raise ApiError(400, f"add the {role} first")
+        if kind.check is not None:
+            with self.user_names(draft):
+                kind.check(self.previews, self.workspace(draft))
         extra, write_extra = self._reference_inputs(draft, kind, settings)
         job = self.store.submit(draft, settings, extra, write_extra)
         self.runner.wake()
@@ -254,6 +288,15 @@ class App:
         from facegraft.provenance import package_version
         return {"version": package_version(), "max_upload_bytes": self.config.max_upload_bytes,
                 "live": live_available(), "cameras": cameras(), "loopback": self.config.loopback}
+
+
+NOTICE_FRAMES = 5  # frames of a video looked at for a face when it is uploaded
+
+
+def faceless_times(duration: float, fps: float) -> tuple[float, ...]:
+    """Where in a video to look for a face: spread over it, the first and last frames included."""
+    last = max(duration - 1.0 / max(fps, 1.0), 0.0)
+    return tuple(sorted({round(t, 3) for t in np.linspace(0.0, last, NOTICE_FRAMES)}))
 
 
 def _add_first(role: str) -> Exception:

@@ -106,6 +106,10 @@ class Previews:
             rgb = self.frame(path, kind, seconds)
             return self._faces.get((_stamp(path), seconds), lambda: analyze_image(rgb, AnalysisConfig(), self._models))
 
+    def any_face(self, path: Path, kind: str, times: Sequence[float]) -> bool:
+        """True when a face shows at any of these times (seconds; an image has one frame)."""
+        return any(self.faces(path, kind, t) for t in times)
+
     def profile(self, sources: Sequence[Path]) -> SourceProfile:
         if not sources:
             raise FacegraftError("add a source photo first")

@@ -26,14 +26,16 @@ from facegraft.ui.workspace import Workspace, user_text
 
 # The drop zones; a role of several files keeps them all, a role of one replaces it.
 SOURCE = Role("source", ("image", "profile"), most=8, warm=True)
-TARGET = Role("target", ("image", "video"))
+TARGET = Role("target", ("image", "video"), no_face="the swap will copy it unchanged (labelled)")
 PORTRAIT = Role("portrait", ("image",))
-DRIVER = Role("driver", ("video", "motion"))
-INPUT = Role("input", ("image", "video"))
+DRIVER = Role("driver", ("video", "motion"), no_face="the portrait will stay still")
+INPUT = Role("input", ("image", "video"), no_face="the motion file will be empty")
 LIVE_INPUT = Role("live", ("video",))
 
 # (the frame cache, the draft's files, the page's settings, seconds into the video) -> one RGB frame
 Preview = Callable[[Previews, Workspace, Any, float], np.ndarray]
+# (the frame cache, the draft's files) -> None, or a FacegraftError saying why the job would fail
+Check = Callable[[Previews, Workspace], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +47,7 @@ class JobKind:
     outputs: Mapping[str, str] = dataclasses.field(default_factory=dict)  # output role -> name (Workspace.output)
     preview: Preview | None = None
     picks: Callable[[Any], list[forms.Reference]] | None = None  # faces clicked on the target, run as references
+    check: Check | None = None  # inputs that can only fail are refused at submit, as the preview already says
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outputs", types.MappingProxyType(dict(self.outputs)))
@@ -88,10 +91,21 @@ def analyze_preview(previews: Previews, work: Workspace, data: Any, seconds: flo
     return previews.overlay(path, info["kind"], seconds)
 
 
+def source_has_a_face(previews: Previews, work: Workspace) -> None:
+    previews.profile(work.inputs("source"))  # cached from the upload; raises "no face found in the source photo"
+
+
+def portrait_has_a_face(previews: Previews, work: Workspace) -> None:
+    portrait, _ = work.one("portrait")
+    if not previews.faces(portrait, "image", 0.0):
+        raise FacegraftError(f"{portrait}: no face found in the portrait")
+
+
 SWAP = JobKind("swap", (SOURCE, TARGET), forms.swap_settings, tasks.run_swap,
-               {"output": "swap.{media}", "report": "report.html"}, swap_preview, picks=forms.references)
+               {"output": "swap.{media}", "report": "report.html"}, swap_preview, picks=forms.references,
+               check=source_has_a_face)
 REENACT = JobKind("reenact", (PORTRAIT, DRIVER), forms.reenact_settings, tasks.run_reenact,
-                  {"output": "reenact.mp4"}, reenact_preview)
+                  {"output": "reenact.mp4"}, reenact_preview, check=portrait_has_a_face)
 ANALYZE = JobKind("analyze", (INPUT,), forms.analyze_settings, tasks.run_analyze,
                   {"motion": "motion.{format}", "plot": "plot.png", "overlay": "overlay.{media}"}, analyze_preview)
 LIVE = JobKind("live", (SOURCE, LIVE_INPUT), forms.live_settings)  # run by /api/live, not the job queue

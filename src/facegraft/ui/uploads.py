@@ -39,6 +39,7 @@ class Role:
     accepts: tuple[str, ...]  # image | video | profile | motion
     most: int = 1  # a role of one file replaces it on the next upload
     warm: bool = False
+    no_face: str = ""  # what the page says when sampled frames of an upload show no face ("": not looked for)
 
     @property
     def multiple(self) -> bool:
@@ -58,6 +59,7 @@ class Upload:
     frames: int = 0
     fps: float = 0.0
     duration: float = 0.0
+    notice: str = ""  # shown next to the file: what the job will do with it that the user may not expect
 
 
 def clean_label(name: str) -> str:

@@ -195,7 +195,8 @@
           if (role === STAGE_ROLE[this.kind]) { this.time = 0; this.picks = []; }
           this.render();
         }
-        setStatus(this.status, "");
+        const noticed = this.draft.inputs.find((f) => f.role === role && f.notice);
+        setStatus(this.status, noticed ? `${noticed.label}: ${noticed.notice}` : "");
       } catch (err) {
         setStatus(this.status, err.message, true);
       } finally {
@@ -236,7 +237,8 @@
         ? el("img", { src: this.frameUrl(item, 0), alt: "" }) : null;
       return el("li", {}, thumb,
         el("span", { class: "what" }, el("span", { class: "name", text: item.label, title: item.label }),
-          el("span", { class: "facts", text: facts(item) })),
+          el("span", { class: "facts", text: facts(item) }),
+          item.notice ? el("span", { class: "notice", text: item.notice }) : null),
         el("button", { type: "button", class: "small quiet", "aria-label": `Remove ${item.label}`, text: "Remove",
           onclick: () => this.remove(item) }));
     }
@@ -292,6 +294,7 @@
       try {
         await this.uploads;  // a file still uploading belongs to the job the user just asked for
         const job = await request("POST", this.url("/submit"), { settings: this.settings() });
+        this.followed = { id: job.id, state: job.state };
         setStatus(this.status, `Queued as job ${job.id.slice(1, 9)}: follow it in Jobs below.`);
         jobs.refresh();
       } catch (err) {
@@ -344,6 +347,21 @@
     }
 
     previewSettings() { return this.settings(); }
+
+    // The status line follows the job this tab last queued until it ends, then says how it ended.
+    follow(jobs) {
+      if (!this.followed) return;
+      const job = jobs.find((j) => j.id === this.followed.id);
+      if (!job) { this.followed = null; return; }
+      if (job.state === this.followed.state) return;
+      this.followed.state = job.state;
+      const name = `Job ${job.id.slice(1, 9)}`;
+      if (job.state === "running") setStatus(this.status, `${name} is running: see Jobs below.`);
+      else if (job.state === "done") setStatus(this.status, `${name} finished: ${job.summary || "done"}.`);
+      else if (job.state === "failed") setStatus(this.status, `${name} failed: ${job.error || "see Jobs below"}`, true);
+      else if (job.state === "cancelled") setStatus(this.status, `${name} was cancelled.`);
+      if (job.state !== "queued" && job.state !== "running") this.followed = null;
+    }
   }
 
   const value = (form, name) => form.elements[name].value;
@@ -666,6 +684,7 @@
       for (const [id, li] of this.items) {
         if (!seen.has(id)) { li.remove(); this.items.delete(id); }
       }
+      for (const space of Object.values(spaces)) space.follow(jobs);
       const analyzed = jobs.find((j) => j.kind === "analyze" && j.state === "done");
       spaces.analyze.showPlot(analyzed);
     }
