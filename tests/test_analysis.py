@@ -268,3 +268,24 @@ def test_sunglasses_lenses_cover_the_eyes_and_leave_the_face():
         assert mask[y, x] < 0.05
     iod = np.linalg.norm(points[LEFT_EYE].mean(axis=0) - points[RIGHT_EYE].mean(axis=0))
     assert 0.6 < (mask > 0.5).sum() / iod**2 < 2.5  # two lenses, each about 0.9 x 0.6 IOD
+
+
+# --- hands ------------------------------------------------------------------------------------------
+
+
+def test_hand_found_over_the_face_and_none_on_bare_faces():
+    from facegraft.analysis.hands import HandFinder, hand_mask
+    rgb = read_image(samples.path("Image_with_alpha.png"))
+    hands = HandFinder(still=True).find(rgb)
+    assert len(hands) == 1 and hands[0].score > 0.8
+    face = analyze_image(rgb)[0]
+    mask = hand_mask(hands, rgb)
+    # The fingers lie across the forehead: its mesh points are under the hand; the eyes (just below
+    # the heel of the hand), nose tip, lips and chin are not.
+    forehead = face.landmarks[[10, 151, 108, 67, 69], :2].round().astype(int)
+    assert min(mask[y, x] for x, y in forehead) > 0.9
+    for point in (159, 386, 1, 13, 14, 152):
+        x, y = face.landmarks[point, :2].round().astype(int)
+        assert mask[y, x] < 0.05
+    for name in ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg"):
+        assert HandFinder(still=True).find(read_image(samples.path(name))) == (), name

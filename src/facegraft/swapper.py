@@ -17,6 +17,7 @@ import numpy as np
 
 from facegraft.analysis import Face
 from facegraft.analysis.glasses import PRESENT, PRESENT_AGAIN, find_glasses
+from facegraft.analysis.hands import Hand, HandFinder, hand_mask
 from facegraft.analysis.lighting import Lighting, blend_lighting
 from facegraft.config import SwapConfig
 from facegraft.generate.base import SourceProfile
@@ -76,22 +77,24 @@ class FaceSwapper:
         self._brows = {id(p): source_brow_contrast(p.appearance.texture, p.appearance.seen, p.appearance.skin) for p in self.profiles}
         self._tracks: dict[int, _TrackState] = {}
         self._frame = 0
+        self._hand_finder: HandFinder | None = None
 
     def swap_frame(self, rgb: np.ndarray, chosen: Sequence[tuple[Face, int]]) -> tuple[np.ndarray, list[FaceResult]]:
         """`chosen` pairs each target face to swap with the index of its source profile."""
         self._frame += 1
         out = rgb.copy()
         results = []
+        hands = self._hands(rgb) if chosen else ()
         # Far faces first, so a nearer face is blended over a farther one where they overlap.
         for face, source in sorted(chosen, key=lambda item: item[0].pose.scale):
-            result = self._swap_face(out, rgb, face, self.profiles[source], source)
+            result = self._swap_face(out, rgb, face, self.profiles[source], source, hands)
             if result is not None:
                 results.append(result)
         self._forget_old_tracks()
         return out, results
 
     def _swap_face(self, out: np.ndarray, original: np.ndarray, face: Face, profile: SourceProfile,
-                   source: int) -> FaceResult | None:
+                   source: int, hands: tuple[Hand, ...] = ()) -> FaceResult | None:
         cfg = self.config
         rendered = self.generator.generate(profile, face, out.shape[:2])
         if rendered is None or not rendered.valid.any():
@@ -110,6 +113,8 @@ class FaceSwapper:
         alpha = face_alpha(rendered, (x0, y0), covered, placed.weight, face_px)
         occlusion = self._occlusion(original, face, placed.uv, covered, state, profile)
         occlusion = np.maximum(occlusion, self._glasses(grey, face, (x0, y0), state))
+        if hands:  # fingers stay in front of the new face, lips and mouth included
+            occlusion = np.maximum(occlusion, hand_mask(hands, target, (x0, y0)))
         alpha = alpha * (1.0 - occlusion)
         out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
         if cfg.eyes == "source" and np.isfinite(profile.identity.iris).all():
@@ -182,6 +187,14 @@ class FaceSwapper:
         occ = occlusion_in_image(texture_occ, uv, size) * covered
         occ = cv2.GaussianBlur(occ.astype(np.float32), (0, 0), 2.0)
         return np.clip(occ * 1.5, 0.0, 1.0)
+
+    def _hands(self, rgb: np.ndarray) -> tuple[Hand, ...]:
+        """The hands in the frame (occlusion on only): one landmarker per swapper, tracking in video."""
+        if not self.config.occlusion:
+            return ()
+        if self._hand_finder is None:
+            self._hand_finder = HandFinder(still=not self.video)
+        return self._hand_finder.find(rgb)
 
     def _glasses(self, grey: np.ndarray, face: Face, origin: tuple[int, int], state: _TrackState) -> np.ndarray:
         """The target's glasses frames stay in front of the new face (stills and video)."""
