@@ -99,3 +99,28 @@ def test_cli_can_keep_to_the_sample_media_and_a_smaller_matrix(tmp_path, capsys)
     assert "quality: 1 sources x 1 targets" in out and "sample media only" in out
     doc = json.loads((tmp_path / "q.json").read_text(encoding="utf-8"))
     assert [Path(p["target"]).name for p in doc["pairs"]] == ["single_face.mp4"]
+
+
+# --- the memory bench ---------------------------------------------------------------------------------
+
+
+def test_memory_bench_loops_the_clip_into_one_continuous_video(tmp_path):
+    from facegraft.io import VideoReader
+    from facegraft_bench import memory
+    frames = memory.looped_clip(memory.CLIP, 12.0, tmp_path / "loop.mp4")
+    with VideoReader(tmp_path / "loop.mp4") as reader:
+        info = reader.info
+        times = [f.time for f in reader]
+    assert frames == len(times) == info.frame_count == 360  # three loops of the 120-frame sample
+    assert info.duration == pytest.approx(12.0, abs=0.1)
+    steps = np.diff(times)
+    assert steps.min() > 0 and steps.max() < 1.5 / 29.97  # no jump or repeat where the loops join
+
+
+def test_memory_bench_reads_a_childs_peak_memory(tmp_path):
+    from facegraft_bench import memory
+    clip = tmp_path / "loop.mp4"
+    frames = memory.looped_clip(memory.CLIP, 1.0, clip)
+    run = memory.swap_memory(clip, frames, 1.0, "fast", tmp_path)
+    assert 100 < run.peak_mb < 4000  # mediapipe and the models alone take a few hundred MB
+    assert (tmp_path / "out-loop.mp4").stat().st_size > 0

@@ -4,7 +4,8 @@ A shell beside the library (it may import anything in facegraft; nothing in face
 `measure` times and scores analysis, smoothing, swap, reenact, live and the UI preview;
 `watermark` attacks the invisible watermark and reports what survives (the tests reuse its attacks);
 `quality` swaps a matrix of source photos onto target clips and scores every pair (contact.py draws its
-contact sheet). `quality` takes ~15 minutes on the development media, so it runs only when named.
+contact sheet); `memory` compares the peak memory of a 20-minute swap with a 20-second one. Both take
+about 15 minutes, so they run only when named.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import dataclasses
 
 from facegraft.errors import FacegraftError
 from facegraft.provenance.watermark import Z_MIN
-from facegraft_bench import measure, quality
+from facegraft_bench import measure, memory, quality
 from facegraft_bench import watermark as rb
 
 DEFAULT_PARTS = ("analysis", "smoothing", "swap", "reenact", "live", "preview", "watermark")
 # Minutes, not seconds: run only when named.
-NAMED_ONLY = ("quality",)
+NAMED_ONLY = ("quality", "memory")
 
 
 def main(parts: list[str], quality_options: quality.QualityOptions | None = None) -> int:
@@ -71,7 +72,21 @@ def main(parts: list[str], quality_options: quality.QualityOptions | None = None
         print_watermark_report()
     if "quality" in parts:
         print_quality_report(quality_options or quality.QualityOptions())
+    if "memory" in parts:
+        print_memory_report((quality_options or quality.QualityOptions()).preset)
     return 0
+
+
+def print_memory_report(preset: str) -> None:
+    print(f"memory: {memory.CLIP} looped to 20 s and to 20 min, swapped with {memory.SOURCE} ({preset}), "
+          "each in a fresh process", flush=True)
+    report = memory.memory_report(preset=preset)
+    for run in (report.short, report.long):
+        print(f"memory {run.seconds_of_video / 60:.1f} min ({run.frames} frames): peak RSS {run.peak_mb:.0f} MB; "
+              f"at 10/50/90% of the run {' / '.join(f'{mb:.0f}' for mb in run.rss_mb_at)} MB; {run.wall_s:.0f} s")
+    verdict = "flat" if report.flat else "GROWS"
+    print(f"memory growth 20 min vs 20 s: {100 * report.growth:+.1f}% ({verdict}; the limit is "
+          f"+{100 * memory.FLAT_WITHIN:.0f}%)")
 
 
 def print_quality_report(options: quality.QualityOptions) -> None:

@@ -12,11 +12,11 @@ def add_parser(sub) -> None:
     bench_p = sub.add_parser("bench", help="measure speed, smoothing and swap quality on the sample media")
     bench_p.add_argument("parts", nargs="*", metavar="PART",
                          help="what to measure: analysis, smoothing, swap, reenact, live, preview, watermark "
-                              "(default: all of these), quality (only when named: ~15 minutes)")
+                              "(default: all of these); quality and memory (only when named: ~15 minutes each)")
     quality = bench_p.add_argument_group("quality", "the quality matrix: source photos swapped onto target clips")
     # None: the bench's own defaults (facegraft_bench.quality.QualityOptions), which load only when it runs.
     quality.add_argument("--frames", type=positive_int, help="frames of each target used (default 48)")
-    add_preset_option(quality, help="swap preset (default %(default)s)")
+    add_preset_option(quality, help="swap preset of the quality and memory parts (default %(default)s)")
     quality.add_argument("--identity-frames", type=positive_int,
                          help="identity descriptors per pair, evenly spread (default 8; ~0.2 s each)")
     quality.add_argument("--json", type=Path, help="all pair results as JSON (default out/bench/quality.json)")
