@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 from facegraft.cli.common import fail
@@ -16,10 +17,14 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from facegraft.io.media import ignore_pillow_notes
     from facegraft.provenance.verify import verify
     from facegraft.provenance.watermark import Z_MIN
     try:
-        verdict = verify(args.file)
+        # Reading the label metadata parses EXIF again, where Pillow warns about damage it skips.
+        with warnings.catch_warnings():
+            ignore_pillow_notes()
+            verdict = verify(args.file)
     except FacegraftError as exc:
         return fail(str(exc), 2)
     meta = verdict.metadata

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -103,7 +104,8 @@ def load_profile(path: Path) -> SourceProfile:
             profile = SourceProfile(identity, name, GENERATORS[name].load(arrays))
     except FacegraftError:
         raise
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    # zlib.error: a damaged member of the compressed archive, found only when it is read.
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         reason = "a part is missing" if isinstance(exc, KeyError) else "damaged or not a profile .npz"
         raise FacegraftError(f"{path}: not a facegraft profile ({reason}); make one with `facegraft profile`") from None
     _check(profile.identity, path)

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps, PngImagePlugin
 
 from facegraft.errors import FacegraftError
 from facegraft.io.atomic import atomic_output
-from facegraft.io.media import check_readable
+from facegraft.io.media import check_readable, ignore_pillow_notes
 
 # 64 megapixels: well above any camera photo people swap, far below what exhausts memory.
 MAX_IMAGE_PIXELS = 64_000_000
@@ -25,6 +25,7 @@ def read_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            ignore_pillow_notes()
             with Image.open(path) as im:
                 width, height = im.size
                 if width * height > max_pixels:

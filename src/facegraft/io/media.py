@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import warnings
 from pathlib import Path
 
 import av
@@ -27,11 +28,20 @@ def check_readable(path: Path) -> Path:
     return path
 
 
+def ignore_pillow_notes() -> None:
+    """Inside `warnings.catch_warnings()`: drop the UserWarnings Pillow prints (with a line of its source)
+    about damaged metadata it skips, such as "Corrupt EXIF data"; the read then works without that
+    metadata or fails with a one-line error, and either way the note is clutter on the terminal."""
+    warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+
+
 def _is_image(path: Path) -> bool:
     try:
-        with Image.open(path) as im:
-            # A GIF/APNG with several frames is treated as an image (its first frame).
-            return im.format is not None
+        with warnings.catch_warnings():
+            ignore_pillow_notes()
+            with Image.open(path) as im:
+                # A GIF/APNG with several frames is treated as an image (its first frame).
+                return im.format is not None
     except (UnidentifiedImageError, OSError, ValueError):
         return False
     except Image.DecompressionBombError:
@@ -44,8 +54,9 @@ def _has_video_stream(path: Path) -> bool:
             # FFmpeg will play any text file as "tty" ANSI art; that is not a video anyone means.
             if container.format.name in ("tty", "ansi"):
                 return False
-            # A picture size of 0 is FFmpeg guessing from the name (a text file called x.jpg).
-            return any(s.codec_context.width > 0 for s in container.streams.video)
+            # A picture size of 0 is FFmpeg guessing from the name (a text file called x.jpg); no codec
+            # context is a codec FFmpeg cannot name (a cut or damaged MP4 sample description).
+            return any(s.codec_context is not None and s.codec_context.width > 0 for s in container.streams.video)
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
         return False
 

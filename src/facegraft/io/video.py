@@ -94,6 +94,9 @@ class VideoReader:
             self._container.close()
             raise FacegraftError(f"{self.path}: has no video stream")
         self._stream = self._container.streams.video[0]
+        if self._stream.codec_context is None:  # FFmpeg cannot tell the codec: no decoder to read it with
+            self._container.close()
+            raise FacegraftError(f"{self.path}: video stream has an unknown codec (corrupt header?)")
         self._stream.thread_type = "AUTO"
         try:
             self.info = self._read_info()
@@ -330,8 +333,12 @@ class _AudioCopier:
     """Copies the first audio stream of a file packet by packet, interleaved with the video."""
 
     def __init__(self, source: Path, output):
+        self._source = Path(source)
         self._input = av.open(str(source))
         self._stream = self._input.streams.audio[0] if self._input.streams.audio else None
+        if self._stream is not None and self._stream.codec_context is None:  # a damaged sample description
+            self._input.close()
+            raise FacegraftError(f"{self._source}: audio is corrupt and cannot be copied (unknown codec)")
         self._out_stream = output.add_stream_from_template(self._stream) if self._stream else None
         self._output = output
         self._packets = self._input.demux(self._stream) if self._stream else iter(())
@@ -340,6 +347,15 @@ class _AudioCopier:
     def copy_until(self, seconds: float) -> None:
         if self._stream is None:
             return
+        try:
+            self._copy_until(seconds)
+        except av.FFmpegError as exc:
+            # A damaged audio track (timestamps running backwards, say) is refused by the muxer. Its
+            # message names only the unfinished output, so say which input it was.
+            raise FacegraftError(f"{self._source}: audio is corrupt and cannot be copied "
+                                 f"({exc.strerror or first_line(exc)})") from None
+
+    def _copy_until(self, seconds: float) -> None:
         while True:
             packet = self._pending or next(self._packets, None)
             self._pending = None
