@@ -635,6 +635,30 @@ def test_hand_over_the_face_stays_in_front_in_a_still_swap(tmp_path):
     assert change["on"][1] > 8, change  # the face beside the hand is still swapped
 
 
+def test_previews_keep_the_hand_in_front_with_one_landmarker(monkeypatch):
+    # The web UI renders a preview per settings change: each must keep the fingers, and must not
+    # load a new mediapipe graph (tens of ms, and native memory never given back) every time.
+    from facegraft.api import preview_frame
+    from facegraft.models import Models
+    import facegraft.analysis.hands as hands_module
+    made = []
+    original = hands_module.HandFinder.__init__
+    monkeypatch.setattr(hands_module.HandFinder, "__init__", lambda self, *a, **k: (made.append(1), original(self, *a, **k))[1])
+    target, models = photo("Image_with_alpha.png"), Models()
+    profile = build_profile([(photo("0-f1-su-ph.jpg"), "0-f1-su-ph.jpg")])
+    face = analyze_image(target, models=models)
+    plain = FaceSwapper([profile], SwapConfig(occlusion=False)).swap_frame(target, [(face[0], 0)])[0]
+    core = cv2.erode(hand_silhouette(HandFinder(still=True).find(target), target.shape[:2]), np.ones((15, 15), np.uint8)) > 0
+    made.clear()
+    grey = lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(int)  # noqa: E731
+    for detail in (0.0, 0.5, 1.0):
+        out = preview_frame(profile, target, settings(SwapConfig(detail=detail)), faces=face, models=models, still=True)
+        over = core & face_region(face[0], target.shape[:2])
+        assert np.mean(np.abs(grey(out) - grey(target))[over] > 25) <= 0.05
+    assert np.mean(np.abs(grey(plain) - grey(target))[over] > 25) > 0.08  # without the hand: painted over
+    assert len(made) == 1
+
+
 def face_region(face, shape: tuple[int, int]) -> np.ndarray:
     region = np.zeros(shape, np.uint8)
     cv2.fillPoly(region, [np.round(face.landmarks[FACE_OVAL, :2]).astype(np.int32)], 1)

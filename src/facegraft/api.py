@@ -123,8 +123,7 @@ def _swap_image(target, output, profiles, selector, settings, marker, preview_di
     rgb = read_image(target)
     faces = analyze_image(rgb, settings.analysis, models)
     chosen = selector.choose(rgb, faces)
-    swapper = FaceSwapper(profiles, settings.swap, video=False)
-    out, results = swapper.swap_frame(rgb, chosen)
+    out, results = FaceSwapper(profiles, settings.swap, video=False, models=models).swap_frame(rgb, chosen)
     out = marker.mark(out, still=True)
     write_image(output, out, text=marker.stamp.metadata(), inputs=inputs)
     previews = _write_previews(preview_dir, debug_dir, 0, rgb, out, results)
@@ -133,10 +132,10 @@ def _swap_image(target, output, profiles, selector, settings, marker, preview_di
 
 def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs,
                 report: Progress, models: Models):
-    swapper = FaceSwapper(profiles, settings.swap, video=True)
     previews: list[Path] = []
     frames = swapped = faces_swapped = 0
     with VideoRun(inputs, report) as run:
+        swapper = run.hold(FaceSwapper(profiles, settings.swap, video=True))
         reader = run.read(target)
         info = reader.info
         preview_at = set(np.linspace(0, max(info.frame_count - 1, 0), PREVIEW_FRAMES).round().astype(int).tolist())
@@ -189,7 +188,7 @@ def preview_frame(profiles: SourceProfile | Sequence[SourceProfile], rgb: np.nda
     models = models or Models()
     faces = analyze_image(rgb, settings.analysis, models) if faces is None else faces
     chosen = FaceSelector(selection, references, models).choose(rgb, faces)
-    out, _ = FaceSwapper(profiles, settings.swap, video=False).swap_frame(rgb, chosen)
+    out, _ = FaceSwapper(profiles, settings.swap, video=False, models=models).swap_frame(rgb, chosen)
     if marker is None:
         marker = FrameMarker(Stamp.new(settings.provenance))
         marker.check()

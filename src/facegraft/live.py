@@ -228,6 +228,7 @@ class LiveSwap:
         if not self._runner.stages_alive():
             with contextlib.suppress(Exception):  # a stage still stuck in a frame keeps its models
                 self._tracker.close()
+                self._swapper.close()
         if self._blas is not None:
             self._blas.restore_original_limits()
 

@@ -7,7 +7,8 @@ is declared the same way, with `package=None` and the user's path.
 `Models` loads on first use and keeps what it loaded for its own lifetime. An entry point makes one
 and passes it down, so two runs never share hidden state; code handed none makes its own.
 MediaPipe graphs keep per-stream state (tracking), so those are made fresh on each request; the
-stateless dlib network is loaded once per `Models`.
+stateless dlib network, and the hand landmarker in still-image mode (it detects anew on each
+image), are loaded once per `Models`.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Models:
 
     def __init__(self) -> None:
         self._identity: Any = None
+        self._still_hands: Any = None
 
     def face_detectors(self, min_confidence: float) -> list[Any]:
         """The short- and full-range MediaPipe face detectors, in that order."""
@@ -125,6 +127,16 @@ class Models:
         mp = _mediapipe()
         with native_stderr_silenced():
             return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+    def still_hand_finder(self) -> Any:
+        """One hand landmarker for still images, kept: a UI preview per settings change must not load
+        (and leak) a mediapipe graph each time."""
+        if self._still_hands is None:
+            from facegraft.analysis.hands import HandFinder
+            _mediapipe()
+            with native_stderr_silenced():
+                self._still_hands = HandFinder(still=True)
+        return self._still_hands
 
     def identity_network(self) -> Any:
         # Loading the 22 MB network takes a moment; this Models' callers share one instance.

@@ -22,6 +22,7 @@ from facegraft.analysis.lighting import Lighting, blend_lighting
 from facegraft.config import SwapConfig
 from facegraft.generate.base import SourceProfile
 from facegraft.generate.mesh import MeshRenderer
+from facegraft.models import Models
 from facegraft.refine.blend import alpha_blend, multiband_blend, poisson_blend
 from facegraft.analysis.colour import MAX_SCALE, MIN_SCALE
 from facegraft.refine.colour import (ColourStats, blend_stats, colour_stats, match_grain, transfer_colour,
@@ -68,7 +69,8 @@ class FaceResult:
 class FaceSwapper:
     """Swaps faces frame by frame; one instance per image or video (it keeps per-track state)."""
 
-    def __init__(self, profiles: Sequence[SourceProfile], config: SwapConfig = SwapConfig(), video: bool = False):
+    def __init__(self, profiles: Sequence[SourceProfile], config: SwapConfig = SwapConfig(), video: bool = False,
+                 models: Models | None = None):
         self.profiles = list(profiles)
         self.config = config
         self.generator = MeshRenderer(config.shape_transfer, config.render_max_side)
@@ -77,7 +79,8 @@ class FaceSwapper:
         self._brows = {id(p): source_brow_contrast(p.appearance.texture, p.appearance.seen, p.appearance.skin) for p in self.profiles}
         self._tracks: dict[int, _TrackState] = {}
         self._frame = 0
-        self._hand_finder: HandFinder | None = None
+        self._models = models
+        self._hand_finder: HandFinder | None = None  # this swapper's own, closed with it
 
     def swap_frame(self, rgb: np.ndarray, chosen: Sequence[tuple[Face, int]]) -> tuple[np.ndarray, list[FaceResult]]:
         """`chosen` pairs each target face to swap with the index of its source profile."""
@@ -192,9 +195,22 @@ class FaceSwapper:
         """The hands in the frame (occlusion on only): one landmarker per swapper, tracking in video."""
         if not self.config.occlusion:
             return ()
+        if not self.video and self._models is not None:
+            return self._models.still_hand_finder().find(rgb)
         if self._hand_finder is None:
             self._hand_finder = HandFinder(still=not self.video)
         return self._hand_finder.find(rgb)
+
+    def close(self) -> None:
+        if self._hand_finder is not None:
+            self._hand_finder.close()
+            self._hand_finder = None
+
+    def __enter__(self) -> "FaceSwapper":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _glasses(self, grey: np.ndarray, face: Face, origin: tuple[int, int], state: _TrackState) -> np.ndarray:
         """The target's glasses frames stay in front of the new face (stills and video)."""
