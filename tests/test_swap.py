@@ -640,10 +640,9 @@ def test_previews_keep_the_hand_in_front_with_one_landmarker(monkeypatch):
     # load a new mediapipe graph (tens of ms, and native memory never given back) every time.
     from facegraft.api import preview_frame
     from facegraft.models import Models
-    import facegraft.analysis.hands as hands_module
     made = []
-    original = hands_module.HandFinder.__init__
-    monkeypatch.setattr(hands_module.HandFinder, "__init__", lambda self, *a, **k: (made.append(1), original(self, *a, **k))[1])
+    original = Models.hand_landmarker
+    monkeypatch.setattr(Models, "hand_landmarker", lambda self, *a, **k: (made.append(1), original(self, *a, **k))[1])
     target, models = photo("Image_with_alpha.png"), Models()
     profile = build_profile([(photo("0-f1-su-ph.jpg"), "0-f1-su-ph.jpg")])
     face = analyze_image(target, models=models)

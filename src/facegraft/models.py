@@ -23,6 +23,9 @@ from typing import Any, Iterator
 from facegraft.errors import FacegraftError
 
 
+HAND_MIN_SCORE = 0.5  # the hand landmarker's detection and tracking confidence
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -128,14 +131,19 @@ class Models:
         with native_stderr_silenced():
             return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
 
-    def still_hand_finder(self) -> Any:
+    def hand_landmarker(self, still: bool, max_hands: int = 2) -> Any:
+        """mediapipe's hand landmarker; in video (`still` False) it tracks from the previous frame."""
+        mp = _mediapipe()
+        with native_stderr_silenced():
+            return mp.solutions.hands.Hands(static_image_mode=still, max_num_hands=max_hands, model_complexity=1,
+                                            min_detection_confidence=HAND_MIN_SCORE,
+                                            min_tracking_confidence=HAND_MIN_SCORE)
+
+    def still_hand_landmarker(self) -> Any:
         """One hand landmarker for still images, kept: a UI preview per settings change must not load
-        (and leak) a mediapipe graph each time."""
+        (and leak) a mediapipe graph each time. Still mode keeps no state between images."""
         if self._still_hands is None:
-            from facegraft.analysis.hands import HandFinder
-            _mediapipe()
-            with native_stderr_silenced():
-                self._still_hands = HandFinder(still=True)
+            self._still_hands = self.hand_landmarker(still=True)
         return self._still_hands
 
     def identity_network(self) -> Any:

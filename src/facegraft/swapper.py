@@ -195,10 +195,8 @@ class FaceSwapper:
         """The hands in the frame (occlusion on only): one landmarker per swapper, tracking in video."""
         if not self.config.occlusion:
             return ()
-        if not self.video and self._models is not None:
-            return self._models.still_hand_finder().find(rgb)
         if self._hand_finder is None:
-            self._hand_finder = HandFinder(still=not self.video)
+            self._hand_finder = HandFinder(still=not self.video, models=self._models)
         return self._hand_finder.find(rgb)
 
     def close(self) -> None:

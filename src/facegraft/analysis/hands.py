@@ -17,6 +17,8 @@ import dataclasses
 import cv2
 import numpy as np
 
+from facegraft.models import Models
+
 WRIST, THUMB_CMC, INDEX_MCP, MIDDLE_MCP, RING_MCP, PINKY_MCP = 0, 1, 5, 9, 13, 17
 PALM = (WRIST, THUMB_CMC, 2, INDEX_MCP, MIDDLE_MCP, RING_MCP, PINKY_MCP)
 # The bones of each finger, thumb first: pairs of landmark indices.
@@ -32,7 +34,6 @@ PALM_EDGE = 0.2  # the palm's fleshy edge (the little finger's side, the heel) l
 TIP_REACH = 0.06  # the tip landmark sits a few millimetres short of the fingertip
 WRIST_STUB = 0.45  # how far the forearm is drawn past the wrist
 WRIST_RADIUS = 0.28
-MIN_SCORE = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,13 +47,16 @@ class Hand:
 
 
 class HandFinder:
-    """mediapipe's hand landmarker for one image or one video (it tracks between video frames)."""
+    """mediapipe's hand landmarker for one image or one video (it tracks between video frames).
 
-    def __init__(self, still: bool, max_hands: int = 2):
-        import mediapipe as mp  # loaded only when hands are looked for
-        self._hands = mp.solutions.hands.Hands(static_image_mode=still, max_num_hands=max_hands,
-                                               model_complexity=1, min_detection_confidence=MIN_SCORE,
-                                               min_tracking_confidence=MIN_SCORE)
+    `models` lends its kept still-image landmarker (which this finder then does not close)."""
+
+    def __init__(self, still: bool, models: Models | None = None):
+        self._owned = not (still and models is not None)
+        if self._owned:
+            self._hands = (models or Models()).hand_landmarker(still)
+        else:
+            self._hands = models.still_hand_landmarker()
 
     def find(self, rgb: np.ndarray) -> tuple[Hand, ...]:
         result = self._hands.process(np.ascontiguousarray(rgb))
@@ -66,7 +70,8 @@ class HandFinder:
         return tuple(hands)
 
     def close(self) -> None:
-        self._hands.close()
+        if self._owned:
+            self._hands.close()
 
 
 def hand_silhouette(hands: tuple[Hand, ...], size: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
