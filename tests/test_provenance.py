@@ -40,7 +40,7 @@ from facegraft.config import ProvenanceConfig, preset
 from facegraft.errors import FacegraftError
 from facegraft.io import VideoReader, VideoWriter, read_image
 from facegraft.provenance import CONSENT_TEXT, FrameMarker, Stamp
-from facegraft_bench.watermark import PHOTOS, flat_block_change, half, jpeg, luma, psnr
+from facegraft_bench.watermark import PHOTOS, half, jpeg, luma, mark_visibility, psnr
 from facegraft_bench.watermark import photo as load_photo
 from facegraft_bench.watermark import clip_path, reencode, reencode_x264_default, write_marked
 from facegraft.provenance.verify import verify
@@ -216,28 +216,54 @@ def test_every_stamp_payload_survives_the_watermark() -> None:
         assert f"run {carried.run_text}" in stamp.metadata()["Description"]
 
 
-FLAT_SAMPLES = ("single_face.jpg", "0-f1-su-ph.jpg", "sk:coffee", "single_face.mp4#36", "face_noface.mov#36")
+FLAT_SAMPLES = ("single_face.jpg", "0-f1-su-ph.jpg", "sk:coffee", "single_face.mp4#36", "face_noface.mov#36",
+                "face_noface.mov#100")
 
 
-def flat_area_change(name: str, still: bool) -> tuple[float, float]:
-    """On the flat 16x16 blocks of a sample (std under 3 grey levels): the largest RMS change the
-    mark makes there, and the largest change of any pixel."""
-    rgb = video_frames(samples.path(name[:-3]), {36})[0] if name.endswith("#36") else photo(name)
-    worst, largest, flat_blocks = flat_block_change(rgb, embed(rgb, PAYLOAD, still))
-    assert flat_blocks >= 10
-    return worst, largest
+def sample_frame(name: str) -> np.ndarray:
+    if "#" not in name:
+        return photo(name)
+    clip, index = name.split("#")
+    return video_frames(samples.path(clip), {int(index)})[0]
 
 
 @pytest.mark.parametrize("still", (True, False), ids=("still", "video"))
 @pytest.mark.parametrize("name", FLAT_SAMPLES)
-def test_watermark_does_not_show_on_flat_areas(name, still) -> None:
-    # PSNR averages the change over the frame; on flat areas the eye sees a few grey levels. Both
-    # layouts put weak chips in every block. Measured RMS on the flattest blocks: still 1.1-1.8,
-    # video 1.3-2.3 (the 960x540 samples at the low end: a finer grid, weaker chips); no pixel
-    # changed by more than 8.
-    worst, largest = flat_area_change(name, still=still)
-    measure(f"{name} {'still' if still else 'video'}: flat-block change RMS max {worst:.2f}; max |dLuma| {largest:.0f}")
-    assert worst <= (2.0 if still else 2.6) and largest <= 10
+def test_watermark_stays_under_the_threshold_of_visibility(name, still) -> None:
+    # The perceptual model (luminance adaptation, summation over the chip's footprint, in-band
+    # contrast masking) rates the change around every pixel in units of its threshold. Measured:
+    # the 99th percentile 0.72-0.90, the largest 0.92-1.07 (rounding to whole grey levels).
+    rgb = sample_frame(name)
+    ratio = mark_visibility(rgb, embed(rgb, PAYLOAD, still))
+    measure(f"{name} {'still' if still else 'video'}: visibility p99 {np.percentile(ratio, 99):.2f} max {ratio.max():.2f}")
+    assert np.percentile(ratio, 99) <= 1.0 and ratio.max() <= 1.2
+
+
+def test_a_fixed_strength_mark_shows_on_a_clear_sky(monkeypatch) -> None:
+    # What the issue saw: chips of one fixed strength everywhere (the previous design, 14 on the 512
+    # grid) show as a mottled grain on face_noface.mov's sky; the model has to say so.
+    from facegraft.provenance import watermark
+    rgb = sample_frame("face_noface.mov#100")
+    shaped = mark_visibility(rgb, embed(rgb, PAYLOAD))
+    analysis = watermark._analysis
+    monkeypatch.setattr(watermark, "_analysis", lambda luma, layout: (analysis(luma, layout)[0], np.full(
+        (layout.grid // 16, layout.grid // 16), 14.0, np.float32)))
+    fixed = mark_visibility(rgb, embed(rgb, PAYLOAD))
+    sky = sky_region(rgb)
+    measure(f"face_noface.mov#100 sky: visibility median fixed {np.median(fixed[sky]):.2f}, shaped {np.median(shaped[sky]):.2f}")
+    assert np.median(fixed[sky]) > 1.2 and np.median(shaped[sky]) < 0.9
+
+
+def sky_region(rgb: np.ndarray) -> np.ndarray:
+    """The bright, flat pixels of a frame (16x16 blocks under 3 grey levels of spread, over 150)."""
+    y = luma(rgb)
+    h, w = (y.shape[0] // 16) * 16, (y.shape[1] // 16) * 16
+    blocks = y[:h, :w].reshape(h // 16, 16, w // 16, 16)
+    flat = (blocks.std(axis=(1, 3)) < 3) & (blocks.mean(axis=(1, 3)) > 150)
+    mask = np.zeros(y.shape, bool)
+    mask[:h, :w] = np.repeat(np.repeat(flat, 16, axis=0), 16, axis=1)
+    assert mask.mean() > 0.05
+    return mask
 
 
 def test_watermark_barely_moves_the_measured_face() -> None:

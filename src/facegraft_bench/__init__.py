@@ -106,7 +106,7 @@ def print_watermark_report() -> None:
     runs = len(rb.RUN_IDS)
     for row in rb.image_rows():
         print(f"watermark image {row.name} {'still' if row.still else 'video'} layout: PSNR min {row.psnr_min:.1f} dB, "
-              f"flat-block RMS max {row.flat_rms:.2f}; read back (lowest score) " +
+              f"visibility p99 {row.visibility:.2f}; read back (lowest score) " +
               ", ".join(f"{k} {n}/{runs} ({row.lowest[k]:.1f})" for k, n in row.found.items()))
     for row in rb.video_rows():
         print(f"watermark video {row.name} {row.attack}: payload found for {row.found} of {len(rb.VIDEO_RUN_IDS)} run ids, "

@@ -6,12 +6,16 @@ the Haar-DWT approximation of the frame's luminance, resized to a square working
   grows with the frame (LAYOUTS), so a chip covers about the same number of pixels on a 360p and
   a 1080p frame: on a fixed grid larger frames got coarser, more visible grain.
 - DWT approximation band, low-to-mid DCT frequencies: what survives H.264 at CRF 32 and JPEG 70.
-- Weak chips in every block; video frames get stronger ones than still images, which need not
-  survive H.264. The reader needs no original and does not need to know which was used.
-- Weighted reading: each block's chips count in inverse proportion to the block's own AC energy
-  (the image is the noise a blind reader fights, and after a lossy re-encode it dominates busy
-  blocks). Embedding cancels most of the image's weighted projection on every bit's chips, the
-  one the reader measures (informed embedding).
+- Perceptual shaping: each block's chips are as strong as a contrast-masking model of the eye
+  (the perceptual module) lets them be there unseen, at MARGIN of the threshold and under a cap.
+  A fixed strength showed as a mottled grain on flat bright areas (a white door, a clear sky)
+  while textured blocks, which hide far more, carried no more than they did. Video frames get
+  higher caps than still images, which need not survive H.264. The reader needs no original and
+  does not need to know which was used: it computes the same allowance from what it reads.
+- Weighted reading, the matched filter: each block's chips count by the amplitude the allowance
+  gave them over the block's own AC energy (the image is the noise a blind reader fights, and
+  after a lossy re-encode it dominates busy blocks). Embedding cancels most of the image's
+  weighted projection on every bit's chips, the one the reader measures (informed embedding).
 - Reed-Solomon coding (8 parity bytes on a 4-byte payload), decoded by maximum likelihood: the
   reader scores every one of the 2^24 payloads that carry the facegraft marker against the soft
   evidence and keeps the best, which needs about half the evidence hard-decision decoding does.
@@ -34,6 +38,8 @@ import numpy as np
 from reedsolo import ReedSolomonError, RSCodec
 from scipy.fft import dctn
 
+from facegraft.provenance.perceptual import GRID_BLOCK, least_allowance_per_block
+
 MARKER = b"\xfa"  # "facegraft" in one byte
 PAYLOAD_BYTES = 4  # marker (1) + version (1) + run id (2)
 PARITY_BYTES = 8
@@ -49,8 +55,9 @@ class Layout:
     grid: int  # side of the working grid
     positions: tuple[tuple[int, int], ...]  # DCT coefficients of each 8x8 block that carry chips
     seed: int  # added to KEY for this layout
-    video_strength: float  # chip amplitude (luminance units in the DCT domain) on video frames
+    video_strength: float  # the most a chip may be given (luminance units in the DCT domain) on video frames
     still_strength: float  # on still images
+    floor: float = 0.0  # the least a chip gets, even where the eye could see it
 
     @property
     def name(self) -> str:
@@ -61,19 +68,20 @@ class Layout:
 MID = ((1, 1), (1, 2), (2, 1))
 # Tiny frames (short side under 288 px) have few blocks, so each carries more, slightly higher, chips.
 TINY = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (3, 2), (2, 3), (0, 3), (3, 0), (1, 1))
-# Video frames need stronger chips than stills: x264 at CRF 32 zeroes most weak coefficients, while
-# stills need only survive JPEG 70 and half size. The larger grids carry four and sixteen times the
-# chips of the 512 one, so each chip can be weaker (measured: CRF 32 scores 26-31 on 960x540 and
-# 1080p against 16 on 640x360). Tiny frames: what the PSNR budget of 25k pixels allows.
-# On the 512 grid a fourth position at the same energy reads better after CRF 32 (single_face.mp4:
-# 16.4 against 14.7 with three at 16).
-LAYOUTS = (Layout(256, TINY, 256, 11.0, 11.0), Layout(512, MID + ((2, 2),), 514, 14.0, 10.5),
-           Layout(1024, MID, 1024, 10.0, 8.0), Layout(2048, MID, 2048, 10.0, 8.0))
+# Each block's chips are as strong as the eye allows there (the perceptual allowance), up to these
+# caps: a flat sky gets faint chips, textured blocks stronger ones. Video frames get higher caps
+# than stills, which need only survive JPEG 70 and half size, not x264 at CRF 32. Larger grids
+# carry four and sixteen times the chips of the 512 one, so each can be weaker; tiny frames get
+# one fixed strength, what the PSNR budget of 25k pixels allows: with 256 blocks, shaped chips (faint
+# flat ones, stronger busy ones) lost the mark at CRF 23 (carphone: 0-10.7 against 13-15 fixed).
+LAYOUTS = (Layout(256, TINY, 256, 11.0, 11.0, floor=11.0), Layout(512, MID + ((2, 2),), 514, 28.0, 21.0),
+           Layout(1024, MID, 1024, 20.0, 16.0), Layout(2048, MID, 2048, 20.0, 16.0))
 _LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS}
 # Grid by the frame's short side: each grid serves short sides from about half its size up.
 SHORT_SIDE_FROM = {256: 0, 512: 288, 1024: 540, 2048: 1080}
 MIN_PSNR = 40.5  # the mark is scaled down on the rare frame where it would cost more than this
 CANCEL = 0.9  # share of the image's own projection removed while embedding
+MARGIN = 0.7  # chips reach this share of the threshold of visibility, where their cap allows
 KEY = zlib.crc32(b"facegraft watermark v1")
 WEIGHT_FLOOR = 16.0  # noise energy below which a block counts as flat
 # 2^24 payloads x 4 grids x 4.46 Q(8.7) is 5e-10: the false-positive rate per read.
@@ -146,10 +154,7 @@ def _bits(data: bytes) -> np.ndarray:
     return np.unpackbits(np.frombuffer(data, np.uint8)).astype(np.float32) * 2 - 1
 
 
-def _coefficients(luma: np.ndarray, grid: int) -> np.ndarray:
-    """Block-DCT of the Haar-DWT approximation of the luminance on the working grid."""
-    work = cv2.resize(luma, (grid, grid), interpolation=cv2.INTER_AREA)
-    approx = haar_approximation(work)
+def _block_dct(approx: np.ndarray) -> np.ndarray:
     n = approx.shape[0] // BLOCK
     blocks = approx.reshape(n, BLOCK, n, BLOCK).transpose(0, 2, 1, 3)
     return dctn(blocks, axes=(2, 3), norm="ortho")
@@ -184,20 +189,29 @@ def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
     """The frame with the payload hidden in its luminance (uint8 RGB in, uint8 RGB out).
 
     `still`: the frame is a still image (survives JPEG and rescaling), not a video frame (also
-    survives H.264 re-encoding, at a slightly higher cost in PSNR)."""
+    survives H.264 re-encoding, so its chips may be stronger where the picture masks them)."""
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
     luma = ycc[..., 0].astype(np.float32)
     h, w = luma.shape
     layout = layout_for(h, w)
     bit_of_chip, signs = _chip_plan(layout)
-    coeffs = _coefficients(luma, layout.grid)
-    wanted = _bits(_codec().encode(payload.to_bytes()))
-    strength = layout.still_strength if still else layout.video_strength
-    per_bit = strength * wanted - CANCEL * _soft_bits(coeffs, layout)
+    coeffs, unseen = _analysis(luma, layout)
+    amplitude = np.clip(unseen, layout.floor, layout.still_strength if still else layout.video_strength)
+    weighted, weights = _chip_evidence(coeffs, layout, unseen)
+    # Informed embedding: remove most of the picture's own projection on each bit, as the reader
+    # weighs it, and add the bit's own; each block's chips scaled to what it hides unseen.
+    reach = np.repeat(amplitude.reshape(-1), len(layout.positions))
+    spread = np.bincount(bit_of_chip, weights=weights * reach, minlength=BITS)
+    num = np.bincount(bit_of_chip, weights=signs * weighted, minlength=BITS)
+    per_bit = _bits(_codec().encode(payload.to_bytes())) - CANCEL * num / np.maximum(spread, 1e-12)
     n = coeffs.shape[0]
+    change = (per_bit[bit_of_chip] * signs * reach).reshape(n, n, len(layout.positions)).astype(np.float32)
+    # The cancelling share can push a block past what it hides: hold each block to its allowance.
+    size = np.sqrt(np.sum(change * change, axis=2))
+    most = np.maximum(unseen, layout.floor) * np.sqrt(len(layout.positions))
+    change *= np.minimum(1.0, most / np.maximum(size, 1e-6))[..., None]
     # The transforms are linear, so the frame's change is the inverse transform of the change alone:
     # per block, the chips' DCT basis patterns times their values.
-    change = (per_bit[bit_of_chip] * signs).reshape(n, n, len(layout.positions)).astype(np.float32)
     approx = np.einsum("ijk,kab->iajb", change, _basis(layout.positions)).reshape(n * BLOCK, n * BLOCK)
     delta = cv2.resize(haar_synthesis(approx), (w, h), interpolation=cv2.INTER_LINEAR)
     rms = float(np.sqrt(np.mean(delta * delta)))
@@ -206,6 +220,19 @@ def embed(rgb: np.ndarray, payload: Payload, still: bool = False) -> np.ndarray:
         delta *= limit / rms
     ycc[..., 0] = np.clip(luma + delta + 0.5, 0, 255).astype(np.uint8)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _analysis(luma: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """The block-DCT of the frame's DWT band on the layout's grid, and per block the chip amplitude
+    that stays under the threshold of visibility all over the block (the perceptual allowance)."""
+    work = cv2.resize(luma, (layout.grid, layout.grid), interpolation=cv2.INTER_AREA)
+    coeffs = _block_dct(haar_approximation(work))
+    n = coeffs.shape[0]
+    h, w = luma.shape
+    rms = least_allowance_per_block(luma, GRID_BLOCK * np.sqrt(h * w) / layout.grid, n)
+    # A block's pattern of K chips of amplitude a has an RMS of a sqrt(K) / 16 on the grid (the
+    # orthonormal 8x8 DCT, and the inverse Haar step halving it); resizing keeps the RMS.
+    return coeffs, MARGIN * rms * 2 * BLOCK / np.sqrt(len(layout.positions))
 
 
 @functools.cache
@@ -219,13 +246,19 @@ def evidence(rgb: np.ndarray) -> dict[str, np.ndarray]:
     """Per layout the frame may carry (by name), every chip's weighted value and its weight
     (2 x chips). The evidence of several frames of one video is their sum."""
     luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float32)
-    return {layout.name: _chip_evidence(_coefficients(luma, layout.grid), layout)
-            for layout in layouts_to_read(*luma.shape)}
+    found = {}
+    for layout in layouts_to_read(*luma.shape):
+        coeffs, unseen = _analysis(luma, layout)
+        found[layout.name] = np.stack(_chip_evidence(coeffs, layout, unseen))
+    return found
 
 
-def _chip_evidence(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
-    weights = np.repeat(_chip_weights(coeffs, layout).reshape(-1), len(layout.positions))
-    return np.stack([weights * _chips(coeffs, layout), weights])
+def _chip_evidence(coeffs: np.ndarray, layout: Layout, unseen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each chip's weighted value and its weight: the matched filter, the amplitude a block's chips
+    were given over the noise the picture puts on them."""
+    reach = np.clip(unseen, layout.floor, layout.video_strength)
+    weights = np.repeat((reach * _chip_weights(coeffs, layout)).reshape(-1), len(layout.positions))
+    return weights * _chips(coeffs, layout), weights
 
 
 def _bit_sums(values: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray, float]:
@@ -237,12 +270,6 @@ def _bit_sums(values: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarra
     num = np.bincount(bit_of_chip, weights=signs * weighted, minlength=BITS)
     den = np.bincount(bit_of_chip, weights=weights, minlength=BITS)
     return num, den, float(np.sqrt(np.sum(weighted ** 2)))
-
-
-def _soft_bits(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
-    """Weighted mean of each bit's chips (times their signs)."""
-    num, den, _ = _bit_sums(_chip_evidence(coeffs, layout), layout)
-    return num / np.maximum(den, 1e-12)
 
 
 def _chip_weights(coeffs: np.ndarray, layout: Layout) -> np.ndarray:
