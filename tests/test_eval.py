@@ -35,7 +35,7 @@ SOURCE = "0-f15-hao-ph.jpg"  # a woman; the target is a man
 TARGET = "carphone_pristine.mp4"  # 176x144, 120 frames: talking, two blinks, a wide-open mouth
 IDENTITY = EvalConfig(identity_frames=12)
 CHEAP = EvalConfig(identity_frames=2)  # outputs judged on motion, time or seams: few descriptors
-SECTIONS = ("identity", "motion", "temporal", "blending", "coverage")
+SECTIONS = ("identity", "motion", "temporal", "blending", "hands", "coverage")
 
 
 def target() -> Path:
@@ -196,7 +196,18 @@ def test_json_has_the_documented_sections(real: Evaluation, work: Path) -> None:
     assert {"flicker_excess", "jitter_ratio"} <= set(doc["temporal"]["aggregate"])
     assert {"seam_ratio", "skin_delta_e"} <= set(doc["blending"]["aggregate"])
     assert "missed_rate" in doc["coverage"]["aggregate"]
+    assert "hand_painted_share" in doc["hands"]["aggregate"]
     assert to_json(real) == doc
+
+
+def test_a_clip_without_a_hand_reports_no_hand_over_the_face(real: Evaluation) -> None:
+    # carphone shows no hand: the hand metric is not measured (null), never reported as 0.
+    agg = real.hands.aggregate
+    assert agg["detection"] == "tracking"
+    assert agg["frames_with_target_face"] == real.coverage.aggregate["frames_with_target_face"] > 100
+    assert agg["frames_with_hands"] == agg["frames_with_hand_over_face"] == 0
+    assert agg["hand_painted_share"] is None and agg["passed"] is None
+    assert agg["verdict"] == "no hand over the face"
 
 
 def test_html_report_is_one_self_contained_file(real: Evaluation, work: Path) -> None:
@@ -223,6 +234,7 @@ def test_cli_runs_the_swap_and_writes_both_files(tmp_path: Path, capsys) -> None
     assert doc["speed"]["aggregate"]["frames"] == 1 and doc["speed"]["aggregate"]["seconds"] > 0
     assert doc["identity"]["aggregate"]["transfer_rate"] == 1.0  # a sharp photo swaps cleanly
     assert doc["coverage"]["aggregate"]["missed_rate"] == 0.0
+    assert doc["hands"]["aggregate"]["hand_painted_share"] is None  # no hand in single_face.jpg
     assert out.is_file() and "data:image/png;base64," in (tmp_path / "r.html").read_text()
 
 

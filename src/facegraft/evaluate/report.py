@@ -14,11 +14,11 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from facegraft.evaluate import blending, coverage, identity, motion, realism, temporal
+from facegraft.evaluate import blending, coverage, hands, identity, motion, realism, temporal
 from facegraft.evaluate.figures import encode_png, plots, source_pictures
 from facegraft.evaluate.run import Evaluation, Section
 from facegraft.evaluate.strips import Strip
@@ -27,7 +27,7 @@ from facegraft.io import atomic_output
 SCHEMA_VERSION = 1
 # Each family's definition, in the words of the module that measures it.
 DEFINITIONS = {family.__name__.rpartition(".")[2]: family.DEFINITION
-               for family in (identity, motion, temporal, blending, realism, coverage)}
+               for family in (identity, motion, temporal, blending, realism, hands, coverage)}
 # Speed is measured by the command, not by a family module, so its definition lives here.
 SPEED_DEFINITION = ("Wall-clock time of the swap made for this evaluation (eval --run), reading the target to "
                     "writing the output; speed = frames / seconds. Depends on the machine and the preset.")
@@ -53,6 +53,8 @@ class Row:
     label: str
     unit: str
     good: str  # what a good value looks like, for a reader who does not know the metric
+    # Words beside the number, from the section's aggregate (a verdict); shown alone when nothing was measured.
+    note: Callable[[dict[str, Any]], str] | None = None
 
 
 SUMMARY = (
@@ -79,6 +81,8 @@ SUMMARY = (
     Row("realism", ("detail_ratio", "median"), "fine detail, output / target", "ratio", "0.85-1.2"),
     Row("realism", ("brow_contrast_ratio", "median"), "brow contrast, output / target", "ratio",
         "near 1 (far below: washed-out brows)"),
+    Row("hands", ("hand_painted_share",), "hand pixels over the face painted over", "share of hand pixels",
+        f"at most {hands.LIMIT:.2f} (the limit; 0: the hand kept)", hands.summary_note),
     Row("coverage", ("missed_rate",), "frames with a face left unswapped", "share", "0"),
     Row("speed", ("fps",), "swap speed", "frames / s", "high"),
     Row("speed", ("seconds",), "swap time", "s", "low"),
@@ -142,14 +146,20 @@ def lookup(evaluation: Evaluation, row: Row) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
+def shown_value(evaluation: Evaluation, row: Row) -> str:
+    """The number as the summary shows it, with the row's note (a verdict) beside it or in its place."""
+    text = _number(lookup(evaluation, row))
+    section = evaluation.sections().get(row.section)
+    if row.note is None or section is None:
+        return text
+    note = row.note(section.aggregate)
+    return note if text == "-" else f"{text} ({note})"
+
+
 def summary_lines(evaluation: Evaluation) -> list[str]:
-    """The summary table as text, for the terminal."""
-    lines = []
-    for row in SUMMARY:
-        value = lookup(evaluation, row)
-        if value is not None or row.section != "speed":
-            lines.append(f"{row.label:<40} {_number(value):>8}  {row.unit}")
-    return lines
+    """The summary table as text, for the terminal: the rows of the sections measured."""
+    return [f"{row.label:<40} {shown_value(evaluation, row):>8}  {row.unit}"
+            for row in SUMMARY if row.section in evaluation.sections()]
 
 
 def _number(value: float | None) -> str:
@@ -199,11 +209,10 @@ def _section_cell(section: str) -> str:
 def _summary_table(evaluation: Evaluation) -> str:
     rows = []
     for row in SUMMARY:
-        value = lookup(evaluation, row)
         if row.section not in evaluation.sections():
             continue
         rows.append(f"<tr><td>{_section_cell(row.section)}</td><td>{html.escape(row.label)}</td>"
-                    f"<td class=num>{_number(value)}</td><td>{html.escape(row.unit)}</td>"
+                    f"<td class=num>{html.escape(shown_value(evaluation, row))}</td><td>{html.escape(row.unit)}</td>"
                     f"<td class=muted>{html.escape(row.good)}</td></tr>")
     head = "<tr><th>section</th><th>metric</th><th>value</th><th>unit</th><th>good</th></tr>"
     return (f"<table>{head}{''.join(rows)}</table><p class=muted>Good: what a good value looks like. Each section "
