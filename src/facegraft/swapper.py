@@ -17,7 +17,7 @@ import numpy as np
 
 from facegraft.analysis import Face
 from facegraft.analysis.glasses import PRESENT, PRESENT_AGAIN, find_glasses
-from facegraft.analysis.hands import Hand, HandFinder, hand_mask
+from facegraft.analysis.hands import Hand, HandFinder, hand_mask, hands_in_front_of
 from facegraft.analysis.lighting import Lighting, blend_lighting
 from facegraft.config import SwapConfig
 from facegraft.generate.base import SourceProfile
@@ -31,7 +31,8 @@ from facegraft.refine.brows import keep_brow_contrast, source_brow_contrast
 from facegraft.refine.composite import FACE_WIDTH_IOD, Placed, face_alpha, grow_window, place_generated
 from facegraft.refine.creases import NeutralLook, apply_creases, crease_texture
 from facegraft.refine.eyes import recolour_irises
-from facegraft.refine.shading import apply_lighting, carry_highlights, relight, target_lighting
+from facegraft.refine.shading import (apply_lighting, carry_highlights, match_shading_contrast, relight,
+                                     target_lighting)
 from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occlusion_texture
 from facegraft.refine.temporal import Previous, steady
 
@@ -116,6 +117,7 @@ class FaceSwapper:
         alpha = face_alpha(rendered, (x0, y0), covered, placed.weight, face_px)
         occlusion = self._occlusion(original, face, placed.uv, covered, state, profile)
         occlusion = np.maximum(occlusion, self._glasses(grey, face, (x0, y0), state))
+        hands = hands_in_front_of(hands, face.landmarks, face.pose.scale)
         if hands:  # fingers stay in front of the new face, lips and mouth included
             occlusion = np.maximum(occlusion, hand_mask(hands, target, (x0, y0)))
         alpha = alpha * (1.0 - occlusion)
@@ -162,6 +164,8 @@ class FaceSwapper:
         """Creases, fine detail and brows: what lies on the skin at a few pixels' scale."""
         cfg, covered = self.config, placed.covered
         size = profile.appearance.texture.shape[0]
+        if cfg.shading:
+            image = match_shading_contrast(image, target, covered, placed.skin, face.pose.scale)
         if cfg.creases and state.lighting is not None and placed.uv is not None:
             # In video the creases (in texture space, so they move with the face) are measured every
             # other frame: they come and go over several frames, and measuring costs a third of a swap.

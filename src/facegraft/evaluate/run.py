@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from facegraft.analysis import AnalyzedFrame, Face
-from facegraft.analysis.hands import Hand, HandFinder
+from facegraft.analysis.hands import Hand, HandFinder, hands_in_front_of
 from facegraft.config import AnalysisConfig, SmoothingConfig
 from facegraft.evaluate.blending import BlendingFrame, blending_aggregate, blending_frame
 from facegraft.evaluate.coverage import CoverageFrame, coverage_aggregate, coverage_frame
@@ -113,7 +113,8 @@ class _Evaluator:
         self.boxes[index] = face.box
         self.blending.append(blending_frame(index, t_rgb, o_rgb, greys, face, region, self.config.seam_width))
         self.realism.append(realism_frame(index, greys[0], greys[1], face))
-        self.hands.append(hand_frame(index, self._find_hands(t_rgb), greys[0], greys[1], region))
+        hands = hands_in_front_of(self._find_hands(t_rgb), face.landmarks, face.pose.scale)
+        self.hands.append(hand_frame(index, hands, greys[0], greys[1], region))
         jitters = self._jitter.step(index, face, match)
         if self._before is not None:
             self.temporal.append(temporal_frame(index, greys, self._before, region, jitters))

@@ -115,3 +115,50 @@ def carry_highlights(rendered: np.ndarray, target: np.ndarray, normals: np.ndarr
     out = rendered.copy()
     cv2.copyTo(lit, covered.view(np.uint8), out)
     return out
+
+
+# The band where a photo's own light shapes the face (eye sockets, the sides of the nose, the
+# cheekbones' shadow): periods of about a quarter to one inter-ocular distance.
+CONTRAST_BAND_IOD = (1 / 8, 1 / 2)
+CONTRAST_GAIN = (0.5, 1.25)  # how far the band's local contrast may be lowered or raised
+HAIR_DARKNESS = (0.45, 0.65)  # skin this dark against the face's typical skin is left alone, this light is matched
+
+
+def match_shading_contrast(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, skin: np.ndarray,
+                           iod: float) -> np.ndarray:
+    """The skin's mid-to-coarse shading at the target's local contrast (uint8 RGB crops).
+
+    A smooth light fit leaves the source photo's own modelling where it is sharpest: deep sockets
+    and a bright nose ridge under a top light, baked into the texture, sit on a flat-lit target as a
+    mask. Where the rendered face's band energy exceeds the target's, the band is scaled down (and
+    raised a little where the target's is stronger), on skin only: brows, eyes and lips keep theirs."""
+    weight = (skin * covered).astype(np.float32)
+    if (weight > 0.5).sum() < MIN_PIXELS or iod < 8:
+        return rendered
+    fine, coarse = (iod * s for s in CONTRAST_BAND_IOD)
+    band = lambda image: cv2.GaussianBlur(image, (0, 0), fine) - cv2.GaussianBlur(image, (0, 0), coarse)  # noqa: E731
+    energy = lambda values: _weighted_blur(values * values, weight, coarse)  # noqa: E731
+    target_energy = energy(band(cv2.cvtColor(target, cv2.COLOR_RGB2GRAY).astype(np.float32)))
+    spread = np.clip(2.0 * cv2.GaussianBlur(weight, (0, 0), fine), 0.0, 1.0)  # full strength a little inside the skin
+    # Hair on the skin (a moustache, a beard, stubble) is the source's own, not its light: far darker
+    # than the skin around it, where a shadowed socket is a little darker.
+    lum = cv2.GaussianBlur(cv2.cvtColor(rendered, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), fine)
+    typical = float(np.median(lum[weight > 0.5]))
+    spread *= np.clip((lum / max(typical, 1.0) - HAIR_DARKNESS[0]) / (HAIR_DARKNESS[1] - HAIR_DARKNESS[0]), 0.0, 1.0)
+    out = rendered.astype(np.float32)
+    # A difference of Gaussians is not a clean split (scaling its band scales the band it measures
+    # by about two thirds as much), so the scaling is applied twice.
+    for _ in range(2):
+        band_o = band(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY))
+        gain = np.clip(np.sqrt((target_energy + 1.0) / (energy(band_o) + 1.0)), *CONTRAST_GAIN)
+        out = np.clip(out + ((gain - 1.0) * band_o * spread)[..., None], 0.0, 255.0)
+    result = rendered.copy()
+    cv2.copyTo(out.astype(np.uint8), (np.asarray(covered) > 0).astype(np.uint8), result)
+    return result
+
+
+def _weighted_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """The weighted local mean of `values` (normalised convolution over `weight`)."""
+    num = cv2.GaussianBlur(values * weight, (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)
+    return num / np.maximum(den, 1e-3)
