@@ -246,3 +246,18 @@ def test_a_source_photo_modelling_is_brought_to_the_target_contrast(portrait):
     assert rms(out) < 0.75 * rms(canvas)
     assert np.abs(same.astype(int) - canvas.astype(int))[skin].mean() < 0.6
     assert np.array_equal(out[~placed.covered], canvas[~placed.covered])
+    # The same for colour: a flushed patch of the source on a target whose redness is even.
+    def redness(image):
+        a = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1]
+        return cv2.GaussianBlur(a, (0, 0), fine) - cv2.GaussianBlur(a, (0, 0), coarse)
+
+    cheek = np.round(face.landmarks[205, :2] - (x0, y0)).astype(int)
+    flush = np.zeros(canvas.shape[:2], np.float32)
+    cv2.circle(flush, tuple(int(v) for v in cheek), int(0.25 * iod), 1.0, -1)
+    flush = cv2.GaussianBlur(flush, (0, 0), 0.12 * iod)[..., None] * np.array([30.0, -10.0, -5.0], np.float32)
+    flushed = np.clip(canvas.astype(np.float32) + flush, 0, 255).astype(np.uint8)
+    calmed = match_shading_contrast(flushed, canvas, placed.covered, placed.skin, iod)
+    patch = skin & (flush[..., 0] > 10.0)
+    red = lambda image: float(np.sqrt(np.mean(redness(image)[patch] ** 2)))  # noqa: E731
+    assert red(flushed) > 1.5 * red(canvas)
+    assert red(calmed) < 0.8 * red(flushed)

@@ -121,6 +121,7 @@ def carry_highlights(rendered: np.ndarray, target: np.ndarray, normals: np.ndarr
 # cheekbones' shadow): periods of about a quarter to one inter-ocular distance.
 CONTRAST_BAND_IOD = (1 / 8, 1 / 2)
 CONTRAST_GAIN = (0.5, 1.25)  # how far the band's local contrast may be lowered or raised
+CHROMA_GAIN = (0.3, 1.0)  # the band's colour patches: only lowered
 HAIR_DARKNESS = (0.45, 0.65)  # skin this dark against the face's typical skin is left alone, this light is matched
 
 
@@ -154,18 +155,35 @@ def match_shading_contrast(rendered: np.ndarray, target: np.ndarray, covered: np
     typical = float(np.median(lum_o[weight > 0.5])) if (weight > 0.5).any() else 0.0
     darkness = cv2.GaussianBlur(lum_o, (0, 0), fine) / max(typical, 1.0)
     spread *= np.clip((darkness - HAIR_DARKNESS[0]) / (HAIR_DARKNESS[1] - HAIR_DARKNESS[0]), 0.0, 1.0)
-    lit = lum_o.copy()
-    # A difference of Gaussians is not a clean split (scaling its band scales the band it measures
-    # by about two thirds as much), so the scaling is applied twice.
-    for _ in range(2):
-        band_o = band(lit)
-        gain = np.clip(np.sqrt((target_energy + 1.0) / (energy(band_o) + 1.0)), *CONTRAST_GAIN)
-        lit += (gain - 1.0) * band_o * spread
-    change = cv2.resize(lit - lum_o, (w, h), interpolation=cv2.INTER_LINEAR)
+    change = cv2.resize(_matched(lum_o, target_energy, band, energy, spread, CONTRAST_GAIN), (w, h),
+                        interpolation=cv2.INTER_LINEAR)
     out = np.clip(rendered.astype(np.float32) + change[..., None], 0.0, 255.0).astype(np.uint8)
+    # The source's blush, flushed cheeks and reddened nose are colour, not light: their patches of
+    # chroma are only ever lowered to the target's (raising them would grow the source's own).
+    lab_o, lab_t = (cv2.cvtColor(small(image).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab) for image in (rendered, target))
+    chroma = np.zeros((h, w, 3), np.float32)
+    for c in (1, 2):
+        chroma[..., c] = cv2.resize(_matched(lab_o[..., c], energy(band(lab_t[..., c])), band, energy, spread,
+                                             CHROMA_GAIN), (w, h), interpolation=cv2.INTER_LINEAR)
+    lab = cv2.cvtColor(out.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab) + chroma
+    out = cv2.convertScaleAbs(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), alpha=255.0)
     result = rendered.copy()
     cv2.copyTo(out, (np.asarray(covered) > 0).astype(np.uint8), result)
     return result
+
+
+def _matched(channel: np.ndarray, target_energy: np.ndarray, band, energy, spread: np.ndarray,
+             limits: tuple[float, float]) -> np.ndarray:
+    """The change that brings `channel`'s band to the target's local energy, within `limits`.
+
+    A difference of Gaussians is not a clean split (scaling its band scales the band it measures by
+    about two thirds as much), so the scaling is applied twice."""
+    lit = channel.copy()
+    for _ in range(2):
+        band_o = band(lit)
+        gain = np.clip(np.sqrt((target_energy + 1.0) / (energy(band_o) + 1.0)), *limits)
+        lit += (gain - 1.0) * band_o * spread
+    return lit - channel
 
 
 def _weighted_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
