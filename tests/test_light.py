@@ -261,3 +261,33 @@ def test_a_source_photo_modelling_is_brought_to_the_target_contrast(portrait):
     red = lambda image: float(np.sqrt(np.mean(redness(image)[patch] ** 2)))  # noqa: E731
     assert red(flushed) > 1.5 * red(canvas)
     assert red(calmed) < 0.8 * red(flushed)
+
+
+def test_lipstick_is_toned_down_to_the_target_lips():
+    # A source's lipstick on a bare-lipped target: here the real single_face.jpg's own lips painted
+    # redder. Lips no more coloured than the target's keep their colour.
+    from facegraft.analysis.regions import INNER_LIPS, OUTER_LIPS
+    from facegraft.refine.colour import LIP_SLACK, temper_lips
+    rgb = read_image(samples.path("single_face.jpg"))
+    face = analyze_image(rgb)[0]
+    points, iod = face.landmarks[:, :2], face.pose.scale
+    outer, inner = (np.zeros(rgb.shape[:2], np.uint8) for _ in range(2))
+    cv2.fillPoly(outer, [np.round(points[OUTER_LIPS]).astype(np.int32)], 1)
+    cv2.fillPoly(inner, [np.round(points[INNER_LIPS]).astype(np.int32)], 1)
+    lips = outer > inner
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab[..., 1] += 18.0 * lips
+    painted = cv2.convertScaleAbs(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), alpha=255.0)
+    covered = np.ones(rgb.shape[:2], bool)
+
+    def redness(image):
+        a = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1]
+        core = cv2.erode(lips.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        return float(np.median(a[core]))
+
+    toned = temper_lips(painted, rgb, points, covered, iod)
+    assert redness(painted) > redness(rgb) + 12
+    assert redness(toned) < redness(rgb) + LIP_SLACK + 2.5
+    assert np.array_equal(temper_lips(rgb, rgb, points, covered, iod), rgb)
+    far = ~(cv2.dilate(outer, np.ones((41, 41), np.uint8)) > 0)
+    assert np.array_equal(toned[far], painted[far])

@@ -25,8 +25,8 @@ from facegraft.generate.mesh import MeshRenderer
 from facegraft.models import Models
 from facegraft.refine.blend import alpha_blend, multiband_blend, poisson_blend
 from facegraft.analysis.colour import MAX_SCALE, MIN_SCALE
-from facegraft.refine.colour import (ColourStats, blend_stats, colour_stats, match_grain, transfer_colour,
-                                    transfer_detail)
+from facegraft.refine.colour import (ColourStats, blend_stats, colour_stats, match_grain, temper_lips,
+                                    transfer_colour, transfer_detail)
 from facegraft.refine.brows import keep_brow_contrast, source_brow_contrast
 from facegraft.refine.composite import FACE_WIDTH_IOD, Placed, face_alpha, grow_window, place_generated
 from facegraft.refine.creases import NeutralLook, apply_creases, crease_texture
@@ -111,6 +111,8 @@ class FaceSwapper:
         placed = place_generated(rendered, (x0, y0, x1, y1), target)
         covered = placed.covered
         coloured = self._colour(placed, target, original, face, state, profile)
+        if cfg.shading:
+            coloured = temper_lips(coloured, target, rendered.points - (x0, y0), covered, face.pose.scale)
         grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)  # for steadiness and glasses alike
         if self.video:
             coloured, state.previous = steady(coloured, grey, covered, (x0, y0), state.previous, cfg.steady)

@@ -19,11 +19,12 @@ import math
 import cv2
 import numpy as np
 
+from facegraft.analysis.regions import INNER_LIPS, OUTER_LIPS
 from facegraft.analysis.colour import (EPS, MAX_SCALE, MIN_SCALE, ColourStats, as_weight, blend_stats, check_pair,
                                       colour_stats, from_lab, mask_box, put_change, to_lab, transfer_colour)
 
 __all__ = ["ColourStats", "blend_stats", "colour_stats", "mask_box", "match_grain", "match_shading",
-           "transfer_colour", "transfer_detail"]
+           "temper_lips", "transfer_colour", "transfer_detail"]
 GRAIN_CLIP = 2.5  # target grain beyond this many of its own deviations is a mole or an edge, not grain
 MIN_SOFTEN = 0.2  # a sharper source is softened at most to this share of its fine detail
 DETAIL_CAP = 1.05  # the face's fine detail at most this share above the target face's own
@@ -172,3 +173,40 @@ def masked_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     if factor > 1:
         small = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     return small.reshape(image.shape)
+
+
+LIP_SLACK = 3.0  # Lab units of redness (and yellowness) the lips may keep beyond the target's own
+
+
+def temper_lips(image: np.ndarray, target: np.ndarray, points: np.ndarray, covered: np.ndarray,
+                iod: float) -> np.ndarray:
+    """The lips' colour against the skin around them no stronger than the target's (uint8 RGB crops;
+    `points` the output mesh in crop coordinates).
+
+    A source's lipstick on a bare-lipped target, or its red lips on a pale face, is the commonest
+    sign of a pasted face after the cheeks: the tone transfer matches skin, and lips are not skin.
+    Lips no more coloured than the target's own keep their colour."""
+    h, w = image.shape[:2]
+    outer, inner = (np.zeros((h, w), np.uint8) for _ in range(2))
+    cv2.fillPoly(outer, [np.round(points[OUTER_LIPS]).astype(np.int32)], 1)
+    cv2.fillPoly(inner, [np.round(points[INNER_LIPS]).astype(np.int32)], 1)
+    near = max(3, int(0.25 * iod)) | 1
+    lips = (outer > inner) & (np.asarray(covered) > 0)
+    ring = (cv2.dilate(outer, np.ones((near, near), np.uint8)) > cv2.dilate(outer, np.ones((5, 5), np.uint8))) & \
+        (np.asarray(covered) > 0)
+    if lips.sum() < 30 or ring.sum() < 30:
+        return image
+    lab_o = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab_t = cv2.cvtColor(target.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    excess = lambda lab: np.median(lab[lips][:, 1:], axis=0) - np.median(lab[ring][:, 1:], axis=0)  # noqa: E731
+    mine, theirs = excess(lab_o), excess(lab_t)
+    allowed = np.abs(theirs) + LIP_SLACK
+    shift = np.where(np.abs(mine) > allowed, np.sign(mine) * allowed - mine, 0.0)
+    if not shift.any():
+        return image
+    soft = cv2.GaussianBlur(lips.astype(np.float32), (0, 0), max(1.0, 0.03 * iod))
+    lab_o[..., 1:] += soft[..., None] * shift.astype(np.float32)
+    out = cv2.convertScaleAbs(cv2.cvtColor(lab_o, cv2.COLOR_Lab2RGB), alpha=255.0)
+    result = image.copy()
+    cv2.copyTo(out, ((soft > 1e-3) & (np.asarray(covered) > 0)).astype(np.uint8), result)  # the lips alone
+    return result
