@@ -51,12 +51,15 @@ class Lighting:
         """Shading divided by its weighted mean over the face, the same for every channel: 1 where the
         face is lit as on average. Shared by the channels because per-channel fits differ in their
         noise more than real light differs in colour across a face, which would tint the skin."""
-        s = self.shading(normals).mean(axis=-1, keepdims=True)
+        s = self.grey().shading(normals)
         w = weights.reshape(-1)
-        flat = s.reshape(-1, s.shape[-1])
-        mean = (flat * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-6)
-        relative = np.clip(s / np.maximum(mean, 1e-6), *SHADING_LIMITS)
-        return np.repeat(relative, self.coeffs.shape[1], axis=-1)
+        mean = float(w @ s.reshape(-1)) / max(float(w.sum()), 1e-6)
+        relative = np.clip(s / max(mean, 1e-6), *SHADING_LIMITS)
+        return np.broadcast_to(relative, relative.shape[:-1] + (self.coeffs.shape[1],))
+
+    def grey(self) -> "Lighting":
+        """The channels' mean light as one channel (the model is linear in its coefficients)."""
+        return Lighting(self.coeffs.mean(axis=1, keepdims=True))
 
 
 def sh_basis(normals: np.ndarray) -> np.ndarray:

@@ -95,8 +95,7 @@ def match_grain(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, s
     out = rendered.copy()
     if box is None or skin[box].sum() < 50:
         return out
-    r, t = rendered[box].astype(np.float32), target[box].astype(np.float32)
-    fine_r, fine_t = r - cv2.GaussianBlur(r, (0, 0), sigma), t - cv2.GaussianBlur(t, (0, 0), sigma)
+    fine_r, fine_t = _fine(rendered[box].astype(np.float32), sigma), _fine(target[box].astype(np.float32), sigma)
     on_skin = skin[box] > 0.5
     on_skin[1::2] = False  # every other row measures the same spread at half the cost
     e_r, e_t = _spread(fine_r[on_skin]), _spread(fine_t[on_skin])
@@ -109,40 +108,46 @@ def match_grain(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, s
     else:
         change = fine_r * (max(MIN_SOFTEN, e_t / e_r) - 1.0)
     put_change(out[box], change, 1.0, covered[box].astype(np.float32))
-    return _cap_fine_detail(out, target, box, covered, sigma)
+    return _cap_fine_detail(out, fine_t, box, covered, sigma)
 
 
-def _cap_fine_detail(out: np.ndarray, target: np.ndarray, box: tuple[slice, slice], covered: np.ndarray,
+def _cap_fine_detail(out: np.ndarray, fine_t: np.ndarray, box: tuple[slice, slice], covered: np.ndarray,
                      sigma: float) -> np.ndarray:
-    """The whole face no crisper than the target's: brows, lips and nostrils as well as skin.
+    """The whole face no crisper than the target's (`fine_t` its fine detail): brows, lips and
+    nostrils as well as skin.
 
     A small or soft target face (a far, compressed 720p shot; smoothed footage) cannot show a sharp
     photo's edges: they read as pasted on, and as the face moves they shimmer from frame to frame.
     Skin grain alone is matched above; this holds the RMS of all fine detail over the face to
-    DETAIL_CAP times the target's own, as the camera that filmed the target would have. A Gaussian
-    split is not a clean one (what is left below sigma still has some detail above it), so the
-    scaling is repeated until the measure agrees."""
+    DETAIL_CAP times the target's own, as the camera that filmed the target would have."""
     weights = covered[box].astype(np.float32)
     # Away from the edge of what was rendered, whose blur reaches past it.
     reach = 2 * math.ceil(2 * sigma) + 1
-    inside = cv2.erode((as_weight(covered[box], weights.shape) > 0.5).view(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+    inside = cv2.erode((weights > 0.5).view(np.uint8), np.ones((reach, reach), np.uint8)) > 0
     inside[1::2] = False  # every other row measures the same energy at half the cost
     if inside.sum() < 50:
         return out
-    e_t = _fine_rms(target[box].astype(np.float32), sigma, inside)
-    for _ in range(3):
-        o = out[box].astype(np.float32)
-        fine_o = o - cv2.GaussianBlur(o, (0, 0), sigma)
-        e_o = float(np.sqrt(np.mean(fine_o[inside] ** 2)))
-        if e_t <= 1e-3 or e_o <= DETAIL_CAP * e_t * 1.02:
-            break
-        put_change(out[box], fine_o * (max(MIN_SOFTEN, DETAIL_CAP * e_t / e_o) - 1.0), 1.0, weights)
+    limit = DETAIL_CAP * float(np.sqrt(np.mean(fine_t[inside] ** 2)))
+    fine_o = _fine(out[box].astype(np.float32), sigma)
+    f = fine_o[inside]
+    energy = float(np.mean(f * f))
+    if limit <= 1e-3 or energy <= (1.02 * limit) ** 2:
+        return out
+    # A Gaussian split is not a clean one: scaling the fine part by g changes the fine part by
+    # (g - 1) * fine(fine_o), so its energy is a quadratic in g, solved for the limit directly.
+    q = _fine(fine_o, sigma)[inside]
+    a, b, c = float(np.mean(q * q)), float(np.mean(f * q)), energy - limit * limit
+    disc = b * b - a * c
+    step = (-b + math.sqrt(disc)) / a if disc >= 0 and a > 1e-9 else -b / max(a, 1e-9)
+    gain = min(1.0, max(MIN_SOFTEN, 1.0 + step))
+    put_change(out[box], fine_o * (gain - 1.0), 1.0, weights)
     return out
 
 
-def _fine_rms(image: np.ndarray, sigma: float, inside: np.ndarray) -> float:
-    fine = image - cv2.GaussianBlur(image, (0, 0), sigma)
-    return float(np.sqrt(np.mean(fine[inside] ** 2)))
+def _fine(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Detail finer than `sigma` px (3 sigma each side holds 99.7% of the kernel)."""
+    size = 2 * math.ceil(3 * sigma) + 1
+    return image - cv2.GaussianBlur(image, (size, size), sigma)
 
 
 def _spread(values: np.ndarray) -> float:
@@ -186,27 +191,35 @@ def temper_lips(image: np.ndarray, target: np.ndarray, points: np.ndarray, cover
     A source's lipstick on a bare-lipped target, or its red lips on a pale face, is the commonest
     sign of a pasted face after the cheeks: the tone transfer matches skin, and lips are not skin.
     Lips no more coloured than the target's own keep their colour."""
-    h, w = image.shape[:2]
-    outer, inner = (np.zeros((h, w), np.uint8) for _ in range(2))
-    cv2.fillPoly(outer, [np.round(points[OUTER_LIPS]).astype(np.int32)], 1)
-    cv2.fillPoly(inner, [np.round(points[INNER_LIPS]).astype(np.int32)], 1)
     near = max(3, int(0.25 * iod)) | 1
-    lips = (outer > inner) & (np.asarray(covered) > 0)
-    ring = (cv2.dilate(outer, np.ones((near, near), np.uint8)) > cv2.dilate(outer, np.ones((5, 5), np.uint8))) & \
-        (np.asarray(covered) > 0)
+    soft_sigma = max(1.0, 0.03 * iod)
+    # Only the lips and the ring of skin around them are read or changed.
+    reach = near + math.ceil(3 * soft_sigma) + 2
+    x0, y0 = np.maximum(np.floor(points[OUTER_LIPS].min(axis=0)).astype(int) - reach, 0)
+    x1, y1 = np.ceil(points[OUTER_LIPS].max(axis=0)).astype(int) + reach + 1
+    box = (slice(y0, min(y1, image.shape[0])), slice(x0, min(x1, image.shape[1])))
+    shape = image[box].shape[:2]
+    if min(shape) < 4:
+        return image
+    covered = np.asarray(covered)[box] > 0
+    outer, inner = (np.zeros(shape, np.uint8) for _ in range(2))
+    cv2.fillPoly(outer, [np.round(points[OUTER_LIPS] - (x0, y0)).astype(np.int32)], 1)
+    cv2.fillPoly(inner, [np.round(points[INNER_LIPS] - (x0, y0)).astype(np.int32)], 1)
+    lips = (outer > inner) & covered
+    ring = (cv2.dilate(outer, np.ones((near, near), np.uint8)) > cv2.dilate(outer, np.ones((5, 5), np.uint8))) & covered
     if lips.sum() < 30 or ring.sum() < 30:
         return image
-    lab_o = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    lab_t = cv2.cvtColor(target.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab_o = cv2.cvtColor(image[box].astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab_t = cv2.cvtColor(target[box].astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     excess = lambda lab: np.median(lab[lips][:, 1:], axis=0) - np.median(lab[ring][:, 1:], axis=0)  # noqa: E731
     mine, theirs = excess(lab_o), excess(lab_t)
     allowed = np.abs(theirs) + LIP_SLACK
     shift = np.where(np.abs(mine) > allowed, np.sign(mine) * allowed - mine, 0.0)
     if not shift.any():
         return image
-    soft = cv2.GaussianBlur(lips.astype(np.float32), (0, 0), max(1.0, 0.03 * iod))
+    soft = cv2.GaussianBlur(lips.astype(np.float32), (0, 0), soft_sigma)
     lab_o[..., 1:] += soft[..., None] * shift.astype(np.float32)
     out = cv2.convertScaleAbs(cv2.cvtColor(lab_o, cv2.COLOR_Lab2RGB), alpha=255.0)
     result = image.copy()
-    cv2.copyTo(out, ((soft > 1e-3) & (np.asarray(covered) > 0)).astype(np.uint8), result)  # the lips alone
+    cv2.copyTo(out, ((soft > 1e-3) & covered).astype(np.uint8), result[box])  # the lips alone
     return result

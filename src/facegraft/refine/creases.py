@@ -46,7 +46,7 @@ def crease_texture(frame: np.ndarray, face: Face, lighting: Lighting, neutral: N
     """(SIZE, SIZE) log-luminance crease map of the target face; `neutral` (video) is updated in place."""
     view = unwrap(frame, face, SIZE, visibility_side=SIZE)
     normals, attrs = texel_surface(face, SIZE, np.stack([crease_weights(), expression_activity(face)], axis=1))
-    shading = lighting.shading(normals).mean(axis=2)
+    shading = lighting.grey().shading(normals)[..., 0]
     pattern = np.log(np.maximum(view.texture.mean(axis=2), 1.0)) - np.log(np.maximum(shading, 1.0))
     known = ((view.weight > 0.15) & (attrs[..., 0] > 0.3)).astype(np.float32)
     if neutral is None:

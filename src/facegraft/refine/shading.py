@@ -82,7 +82,7 @@ def target_lighting(target: np.ndarray, normals: np.ndarray, covered: np.ndarray
 def apply_lighting(rendered: np.ndarray, normals: np.ndarray, covered: np.ndarray, skin: np.ndarray,
                    lighting: Lighting) -> np.ndarray:
     """Flat-lit rendered skin times the light's shading relative to its mean over skin (tone kept)."""
-    shading = lighting.relative_shading(normals, skin * covered) ** LIGHT_STRENGTH
+    shading = lighting.relative_shading(normals, skin * covered)[..., :1] ** LIGHT_STRENGTH
     lit = np.clip(rendered.astype(np.float32) * shading, 0.0, 255.0).astype(np.uint8)
     out = rendered.copy()
     cv2.copyTo(lit, covered.view(np.uint8), out)
@@ -103,8 +103,8 @@ def carry_highlights(rendered: np.ndarray, target: np.ndarray, normals: np.ndarr
     bare = np.clip((skin - 0.3) / 0.4, 0.0, 1.0) * covered
     if bare.sum() < 50:
         return rendered
-    diffuse = np.maximum(lighting.shading(normals).mean(axis=2), 1.0)
-    lum = cv2.GaussianBlur(target.astype(np.float32).mean(axis=2), (0, 0), 1.0)
+    diffuse = np.maximum(lighting.grey().shading(normals)[..., 0], 1.0)
+    lum = cv2.GaussianBlur(cv2.transform(target, np.full((1, 3), 1 / 3)).astype(np.float32), (0, 0), 1.0)
     # The robust fit sits below the skin on average; level it so only true outliers count as sheen.
     level = (lum / diffuse)[::2, ::2][bare[::2, ::2] > 0.5]
     diffuse *= float(np.median(level)) if level.size else 1.0
@@ -155,18 +155,18 @@ def match_shading_contrast(rendered: np.ndarray, target: np.ndarray, covered: np
     typical = float(np.median(lum_o[weight > 0.5])) if (weight > 0.5).any() else 0.0
     darkness = cv2.GaussianBlur(lum_o, (0, 0), fine) / max(typical, 1.0)
     spread *= np.clip((darkness - HAIR_DARKNESS[0]) / (HAIR_DARKNESS[1] - HAIR_DARKNESS[0]), 0.0, 1.0)
-    change = cv2.resize(_matched(lum_o, target_energy, band, energy, spread, CONTRAST_GAIN), (w, h),
-                        interpolation=cv2.INTER_LINEAR)
-    out = np.clip(rendered.astype(np.float32) + change[..., None], 0.0, 255.0).astype(np.uint8)
+    lum_change = _matched(lum_o, target_energy, band, energy, spread, CONTRAST_GAIN)
     # The source's blush, flushed cheeks and reddened nose are colour, not light: their patches of
     # chroma are only ever lowered to the target's (raising them would grow the source's own).
-    lab_o, lab_t = (cv2.cvtColor(small(image).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab) for image in (rendered, target))
-    chroma = np.zeros((h, w, 3), np.float32)
+    base = small(rendered).astype(np.float32) / 255.0
+    lab_o = cv2.cvtColor(np.clip(base + lum_change[..., None] / 255.0, 0.0, 1.0), cv2.COLOR_RGB2Lab)
+    lab_t = cv2.cvtColor(small(target).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     for c in (1, 2):
-        chroma[..., c] = cv2.resize(_matched(lab_o[..., c], energy(band(lab_t[..., c])), band, energy, spread,
-                                             CHROMA_GAIN), (w, h), interpolation=cv2.INTER_LINEAR)
-    lab = cv2.cvtColor(out.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab) + chroma
-    out = cv2.convertScaleAbs(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), alpha=255.0)
+        lab_o[..., c] += _matched(lab_o[..., c], energy(band(lab_t[..., c])), band, energy, spread, CHROMA_GAIN)
+    # The change is as smooth as the band, so it is worked out in colour at the small size and only
+    # its RGB difference is scaled up (a Lab round trip of the full crop cost as much as the rest).
+    change = cv2.resize(255.0 * (cv2.cvtColor(lab_o, cv2.COLOR_Lab2RGB) - base), (w, h), interpolation=cv2.INTER_LINEAR)
+    out = cv2.add(rendered.astype(np.float32), change, dtype=cv2.CV_8U)
     result = rendered.copy()
     cv2.copyTo(out, (np.asarray(covered) > 0).astype(np.uint8), result)
     return result
