@@ -10,14 +10,16 @@ import cv2
 import numpy as np
 import pytest
 
+from facegraft import samples
 from facegraft.analysis import analyze_image
 from facegraft.analysis.colour import to_lab
 from facegraft.analysis.eyes import iris_pixels
-from facegraft.analysis.regions import skin_weights
+from facegraft.analysis.regions import hair_band, hair_rim, skin_weights
 from facegraft.analysis.texture import texel_attribute, uv_layout
 from facegraft.config import SwapConfig
 from facegraft.generate.mesh import MESH, MeshRenderer
 from facegraft.generate.profile import build_profile, load_profile, save_profile
+from facegraft.io import read_image
 from facegraft.refine.blend import alpha_blend, feather, multiband_blend, poisson_blend, pyramid_levels
 from facegraft.refine.colour import match_shading, transfer_detail
 from facegraft.refine.composite import FACE_WIDTH_IOD, face_alpha, grow_window, place_generated
@@ -104,6 +106,18 @@ def test_profile_from_an_array_holds_her_identity_and_skin(astronaut, profile, m
     cheeks = np.array([to_lab(astronaut)[int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4].reshape(-1, 3).mean(axis=0)
                        for x, y in face.landmarks[list(CHEEKS), :2]]).mean(axis=0)
     assert np.abs(to_lab(look.texture)[texels].mean(axis=0) - cheeks).max() < 8.0
+
+
+def test_a_fringe_over_the_forehead_is_hair_and_a_bare_forehead_is_skin(profile, models):
+    # Her light brown fringe is near skin colour, but it is the same hair as at the mesh's top edge.
+    bare = build_profile([(read_image(samples.path("single_face.jpg")), "single_face.jpg")], models=models)
+    for look, rim_skin in ((profile.appearance, (0.0, 0.2)), (bare.appearance, (0.85, 1.0))):
+        size = look.skin.shape[0]
+        at = texel_attribute(uv_layout(size), np.stack([hair_rim(), skin_weights(), hair_band()], 1).astype(np.float64))
+        rim = (at[..., 0] > 0.5) & (look.seen > 0.2)
+        cheeks = (at[..., 1] > 0.9) & (at[..., 2] < 0.05) & (look.seen > 0.5)
+        assert rim_skin[0] <= look.skin[rim].mean() <= rim_skin[1]
+        assert look.skin[cheeks].mean() > 0.95
 
 
 def test_profile_survives_a_save_and_load(profile, tmp_path):
@@ -198,6 +212,24 @@ def test_face_alpha_is_solid_on_the_cheeks_and_clear_off_the_face(generated, pla
     assert alpha[:5].max() == 0 and alpha[-5:].max() == 0 and alpha[:, :5].max() == 0
     iris = iris_pixels((region[3], region[2]), target_face.landmarks)[region[1]:, region[0]:]
     assert alpha[iris].mean() < 0.3  # the openings stay the target's
+
+
+def test_face_alpha_ignores_pinholes_in_the_rendered_cover(generated, placed, target_face):
+    # Thin lid and lip triangles leave single uncovered pixels that come and go from frame to frame;
+    # eroded for the feather, each became a disc of the target's skin, and the face flickered.
+    region, _, face = placed
+    origin = region[:2]
+    face_px = FACE_WIDTH_IOD * target_face.pose.scale
+    cracked = face.covered.copy()
+    for i in CHEEKS:
+        x, y = np.round(generated.points[i] - origin).astype(int)
+        cracked[y, x] = cracked[y + 1, x + 2] = False
+    whole = face_alpha(generated, origin, face.covered, face.weight, face_px)
+    alpha = face_alpha(generated, origin, cracked, face.weight * cracked, face_px)
+    for i in CHEEKS:
+        x, y = np.round(generated.points[i] - origin).astype(int)
+        near = np.s_[y - 3:y + 4, x - 3:x + 4]
+        assert np.abs(alpha[near] - whole[near]).max() < 0.1
 
 
 def untouched_zone(alpha: np.ndarray, blend) -> np.ndarray:

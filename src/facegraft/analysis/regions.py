@@ -45,6 +45,15 @@ def hair_band() -> np.ndarray:
     return np.maximum(forehead, temples).astype(np.float32)
 
 
+def hair_rim() -> np.ndarray:
+    """Per-vertex 1 along the mesh's top edge (the hairline and temples' outer edge), 0 below it:
+    where hair, if the photo shows any over the face, is surely found."""
+    t = load_face_model().template
+    top = np.clip((t[:, 1] - 1.1) / 0.15, 0.0, 1.0)
+    sides = np.clip((np.abs(t[:, 0]) - 0.95) / 0.1, 0.0, 1.0) * (t[:, 1] > 0.4)
+    return np.maximum(top, sides).astype(np.float32)
+
+
 @functools.cache
 def skin_weights() -> np.ndarray:
     """Per-vertex 1 on bare skin, 0 on and near brows, eyes and lips: for measuring light and tone."""

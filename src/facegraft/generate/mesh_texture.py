@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from facegraft.analysis.colour import colour_stats, transfer_colour
-from facegraft.analysis.regions import hair_band, skin_weights
+from facegraft.analysis.regions import hair_band, hair_rim, skin_weights
 from facegraft.analysis.texture import Unwrapped, mirror_texture, texel_attribute, unwrap, uv_layout
 from facegraft.analysis.types import Face
 from facegraft.generate.delight import delit
@@ -42,18 +42,21 @@ def skin_texture(photos, faces: list[Face], size: int = TEXTURE_SIZE,
 def skin_map(texture: np.ndarray, seen: np.ndarray, size: int) -> np.ndarray:
     """Texels of the hair band that look like skin (1) or like hair (0), by the face's own skin colour."""
     layout = uv_layout(size)
-    attrs = texel_attribute(layout, np.stack([skin_weights(), hair_band()], axis=1).astype(np.float64))
-    bare, band = attrs[..., 0] * (seen > 0.2), attrs[..., 1]
-    return non_hair(texture, bare, band)
+    attrs = texel_attribute(layout, np.stack([skin_weights(), hair_band(), hair_rim()], axis=1).astype(np.float64))
+    bare, band, rim = attrs[..., 0] * (seen > 0.2), attrs[..., 1], attrs[..., 2] * (seen > 0.2)
+    return non_hair(texture, bare, band, rim)
 
 
-def non_hair(rgb: np.ndarray, bare_skin: np.ndarray, band: np.ndarray) -> np.ndarray:
-    """1 where a pixel is plausibly skin, 0 where, within the hair band, it is far from the skin colour."""
+def non_hair(rgb: np.ndarray, bare_skin: np.ndarray, band: np.ndarray, rim: np.ndarray | None = None) -> np.ndarray:
+    """1 where a pixel is plausibly skin, 0 where, within the hair band, it is far from the skin colour
+    (or, given the `rim` where hair would surely be, closer to the colour of the hair found there)."""
     if bare_skin.sum() < 100:
         return np.ones(rgb.shape[:2], np.float32)
     lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    pick = bare_skin > 0.5
-    mean, std = lab[pick].mean(axis=0), lab[pick].std(axis=0) + (2.0, 1.5, 1.5)
+    # The skin's colour from below the band, which hair over the forehead cannot reach.
+    pick = (bare_skin > 0.5) & (band < 0.2)
+    pick = pick if pick.sum() >= 100 else bare_skin > 0.5
+    mean, std = lab[pick].mean(axis=0), lab[pick].std(axis=0) + SKIN_SLACK
     # Hair is darker than skin and less saturated; lighting varies L more than a/b, so L gets slack.
     z = (lab - mean) / std
     distance = np.sqrt((np.minimum(z[..., 0], 0.0) / 1.5) ** 2 + z[..., 1] ** 2 + z[..., 2] ** 2)
@@ -63,10 +66,33 @@ def non_hair(rgb: np.ndarray, bare_skin: np.ndarray, band: np.ndarray) -> np.nda
     energy = cv2.GaussianBlur(np.abs(lightness - cv2.GaussianBlur(lightness, (0, 0), 1.5)), (0, 0), 3.0)
     skin_energy = float(np.median(energy[pick])) + 0.3
     by_texture = np.clip((energy / skin_energy - 2.0) / 1.5, 0.0, 1.0)
-    hair = np.maximum(by_colour, by_texture) * band
+    by_model = _like_rim_hair(lab, z, distance, rim) if rim is not None else 0.0
+    hair = np.maximum(np.maximum(by_colour, by_texture), by_model) * band
     hair = cv2.morphologyEx(hair, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     hair = cv2.GaussianBlur(hair, (0, 0), 2.0)
     return np.clip(1.0 - hair * 1.3, 0.0, 1.0).astype(np.float32)
+
+
+SKIN_SLACK = np.array([2.0, 1.5, 1.5], np.float32)  # Lab units added to the skin's spread
+RIM_HAIR_DISTANCE = 2.0  # rim texels this far from the skin colour are taken as hair samples
+RIM_HAIR_SHARE = 0.2  # below this share of hair-like rim texels, the photo shows no hair over the face
+
+
+def _like_rim_hair(lab: np.ndarray, z: np.ndarray, distance: np.ndarray, rim: np.ndarray) -> np.ndarray | float:
+    """How much more likely each texel is the hair seen at the rim than skin (0..1).
+
+    Light or golden hair over the forehead (a fringe) is too near skin colour for a fixed distance,
+    but it is the same hair as at the mesh's top edge: a second colour model from there tells it
+    apart by which of the two it resembles."""
+    on_rim = rim > 0.5
+    samples = on_rim & (distance > RIM_HAIR_DISTANCE)
+    if samples.sum() < 50 or samples.sum() < RIM_HAIR_SHARE * on_rim.sum():
+        return 0.0
+    hair_lab = lab[samples]
+    z_hair = (lab - hair_lab.mean(axis=0)) / (hair_lab.std(axis=0) + SKIN_SLACK)
+    # Log-likelihood ratio of two diagonal Gaussians (the constant of their spreads cancels in the margin).
+    ratio = 0.5 * ((z * z).sum(axis=2) - (z_hair * z_hair).sum(axis=2))
+    return np.clip((ratio - 2.0) / 4.0, 0.0, 1.0)
 
 
 def _same_colour(views: list[Unwrapped]) -> list[Unwrapped]:

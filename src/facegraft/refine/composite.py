@@ -89,8 +89,18 @@ def face_alpha(generated: GeneratedFace, origin: tuple[int, int], covered: np.nd
     pts = generated.points - origin
     cv2.fillPoly(openings, [np.round(pts[ring] * 4).astype(np.int32) for ring in OPENINGS], 1,
                  lineType=cv2.LINE_AA, shift=2)
-    whole = covered | (openings > 0)
+    whole = without_holes(covered | (openings > 0))
     outer = feather(whole, erode_px=0.03 * face_px, blur_px=0.05 * face_px)
     holes = cv2.GaussianBlur(openings.astype(np.float32), (0, 0), max(0.7, 0.006 * face_px))
     fade = cv2.GaussianBlur(weight, (0, 0), max(1.0, 0.02 * face_px))
     return outer * (1.0 - holes) * fade
+
+
+def without_holes(mask: np.ndarray) -> np.ndarray:
+    """The mask with every enclosed gap filled: the face's silhouette.
+
+    Thin lid and lip triangles leave pinholes in the rasterised cover, which come and go as the face
+    moves; eroded for the feather, each grew into a disc of the target's skin that flickered."""
+    outside = np.pad(~mask, 1).astype(np.uint8)
+    cv2.floodFill(outside, None, (0, 0), 2)
+    return outside[1:-1, 1:-1] != 2
