@@ -28,7 +28,7 @@ from facegraft.evaluate import (EvalConfig, Evaluation, blending, evaluate, iden
 from facegraft.evaluate.figures import THUMBNAIL_HEIGHT, source_pictures
 from facegraft.evaluate.strips import MIN_CROP, make_strips, read_frames, strip_choices
 from facegraft.cli.eval import add_parser as add_eval_parser
-from facegraft.analysis.regions import FACE_OVAL
+from facegraft.analysis.regions import BROWS, FACE_OVAL
 from facegraft.io import VideoReader, VideoWriter
 
 SOURCE = "0-f15-hao-ph.jpg"  # a woman; the target is a man
@@ -358,3 +358,21 @@ def test_cli_refuses_a_report_name_of_another_format(option, name, tmp_path: Pat
     message = assert_one_line_error(code, capsys.readouterr().err)
     assert name in message and (".html" in message or ".json" in message)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_detail_ratio_reads_the_skin_and_not_the_source_brows() -> None:
+    # A source with faint brows gives a face without the target's dark brows, by design; that is
+    # identity, not blur, so it must not read as a plastic face. Blurred skin must.
+    rgb = cv2.cvtColor(cv2.imread(samples.path("single_face.jpg")), cv2.COLOR_BGR2RGB)
+    face = analyze_image(rgb)[0]
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    iod = float(face.pose.scale)
+    brows = np.zeros(grey.shape, np.uint8)
+    for side in (BROWS[:10], BROWS[10:]):
+        cv2.fillConvexPoly(brows, cv2.convexHull(np.round(face.landmarks[side, :2]).astype(np.int32)), 1)
+    brows = cv2.dilate(brows, np.ones((3, 3), np.uint8), iterations=max(1, round(0.04 * iod))) > 0
+    browless = grey.copy()
+    browless[brows] = cv2.GaussianBlur(grey, (0, 0), iod / 6)[brows]  # brows smeared into the skin
+    soft = cv2.GaussianBlur(grey, (0, 0), iod / 24)
+    assert 0.92 <= realism.realism_frame(0, grey, browless, face).detail_ratio <= 1.08
+    assert realism.realism_frame(0, grey, soft, face).detail_ratio < 0.7

@@ -38,6 +38,9 @@ from facegraft.refine.temporal import Previous, steady
 
 # With the target's light put on explicitly, tone transfer may only gently change lightness contrast.
 LIT_LIGHTNESS_SCALE = (0.8, 1.25)
+# The target's spread of skin colour comes from its own light, blush and makeup as much as from its
+# skin: stretching the source's chroma to it turns freckles and a flash's yellow cast into blotches.
+LIT_CHROMA_SCALE = (0.6, 1.0)
 CREASE_EVERY = 2  # frames between crease measurements in video
 MARGIN = 0.25  # share of the face size added around it for blending
 FORGET_AFTER = 60  # frames after which a vanished track's state is dropped
@@ -156,9 +159,10 @@ class FaceSwapper:
         keep = cfg.temporal if self.video else 0.0
         state.source_stats = blend_stats(state.source_stats, source_now, keep)
         state.target_stats = blend_stats(state.target_stats, target_now, keep)
-        lightness = LIT_LIGHTNESS_SCALE if cfg.shading and state.lighting is not None else (MIN_SCALE, MAX_SCALE)
+        lit = cfg.shading and state.lighting is not None
+        lightness, chroma = (LIT_LIGHTNESS_SCALE, LIT_CHROMA_SCALE) if lit else ((MIN_SCALE, MAX_SCALE),) * 2
         image = transfer_colour(canvas, placed.covered.astype(np.float32), state.source_stats, state.target_stats,
-                                cfg.colour_strength, lightness)
+                                cfg.colour_strength, lightness, chroma)
         return relight(image, target, placed.covered, placed.skin) if cfg.shading else image
 
     def _surface(self, image: np.ndarray, placed: Placed, target: np.ndarray, frame: np.ndarray, face: Face,

@@ -69,11 +69,13 @@ def blend_stats(previous: ColourStats | None, current: ColourStats, keep: float)
 
 
 def transfer_colour(rgb: np.ndarray, weights: np.ndarray, source: ColourStats, target: ColourStats,
-                    strength: float = 1.0, lightness_scale: tuple[float, float] = (MIN_SCALE, MAX_SCALE)) -> np.ndarray:
+                    strength: float = 1.0, lightness_scale: tuple[float, float] = (MIN_SCALE, MAX_SCALE),
+                    chroma_scale: tuple[float, float] = (MIN_SCALE, MAX_SCALE)) -> np.ndarray:
     """Reinhard colour transfer in Lab from `source` stats to `target` stats where weights > 0.
 
     `lightness_scale` bounds how far the lightness contrast may be stretched or squeezed: where the
-    light is carried over separately, squeezing it would only wash out brows, freckles and lips."""
+    light is carried over separately, squeezing it would only wash out brows, freckles and lips.
+    `chroma_scale` does the same for a* and b*."""
     check_image(rgb)
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"transfer_colour: strength must be in [0, 1], got {strength}")
@@ -84,6 +86,7 @@ def transfer_colour(rgb: np.ndarray, weights: np.ndarray, source: ColourStats, t
         return out
     scale = np.clip(target.std / np.maximum(source.std, EPS), MIN_SCALE, MAX_SCALE)
     scale[0] = np.clip(scale[0], *lightness_scale)
+    scale[1:] = np.clip(scale[1:], *chroma_scale)
     lab = to_lab(rgb[box])
     moved = from_lab(cv2.add(cv2.multiply(lab, scalar(scale)), scalar(target.mean - source.mean * scale)))
     put_change(out[box], moved - rgb[box], strength, weights[box])

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from facegraft.analysis import Face
-from facegraft.analysis.regions import BROWS, FACE_OVAL, INNER_LIPS, LEFT_EYE, RIGHT_EYE
+from facegraft.analysis.regions import BROWS, FACE_OVAL, INNER_LIPS, LEFT_EYE, OUTER_LIPS, RIGHT_EYE
 from facegraft.evaluate.statistics import column, pearson, ratio, stats
 
 SHADING_BAND_IOD = (1 / 16, 1 / 2)  # Gaussian sigmas (IOD) bounding the shading band
@@ -25,7 +25,8 @@ DEFINITION = (
     "Shading agreement = correlation between output and target of the mid-frequency lightness (a band-pass "
     "between Gaussian blurs of IOD/16 and IOD/2): the face's light and shadow sides, its creases and folds. "
     "1.0: identical light and creases; a pasted face, lit as in the source photo, scores low. Good: 0.8 or more. "
-    "Detail ratio = RMS of the fine detail (finer than IOD/16: pores, grain, noise, blur) of output over target. "
+    "Detail ratio = RMS of the fine detail (finer than IOD/16: pores, grain, noise, blur) of output over target, "
+    "on the skin (brows and lips left out: their shape and darkness are the source's by design). "
     "Good: 0.85-1.2; below, the face looks smooth or plastic; above, sharper than the footage around it. "
     "Brow contrast = how much darker the brows are than the forehead just above them, (forehead - brow) / "
     "forehead; brow_contrast_ratio = output / target, on frames where the target shows brows. Near 1: brows "
@@ -55,9 +56,11 @@ def realism_frame(index: int, t_grey: np.ndarray, o_grey: np.ndarray, face: Face
     fine, coarse = (iod * s for s in SHADING_BAND_IOD)
     band_t, band_o = _band(t, fine, coarse), _band(o, fine, coarse)
     agreement = pearson(band_t[inside], band_o[inside])
-    detail_t, detail_o = t - _blur(t, fine), o - _blur(o, fine)
-    detail = ratio(float(np.sqrt(np.mean(detail_o[inside] ** 2))), float(np.sqrt(np.mean(detail_t[inside] ** 2))))
     brows, forehead = brow_areas(points, t.shape, iod)
+    skin = inside & ~features(points, t.shape, iod, brows)
+    detail_t, detail_o = t - _blur(t, fine), o - _blur(o, fine)
+    detail = ratio(float(np.sqrt(np.mean(detail_o[skin] ** 2))), float(np.sqrt(np.mean(detail_t[skin] ** 2)))) \
+        if skin.sum() >= 100 else None
     return RealismFrame(index, agreement, detail, _contrast(o, brows, forehead), _contrast(t, brows, forehead))
 
 
@@ -83,6 +86,13 @@ def measured_area(points: np.ndarray, shape: tuple[int, ...], iod: float) -> np.
         _poly(holes, points[ring], 1)
     holes = cv2.dilate(holes, np.ones((3, 3), np.uint8), iterations=max(1, round(iod * 0.08)))
     return (face > 0) & (holes == 0)
+
+
+def features(points: np.ndarray, shape: tuple[int, ...], iod: float, brows: np.ndarray) -> np.ndarray:
+    """The brows and lips with a small margin: the source's own, by design, so not grain or blur."""
+    mask = brows.astype(np.uint8)
+    _poly(mask, points[OUTER_LIPS], 1)
+    return cv2.dilate(mask, np.ones((3, 3), np.uint8), iterations=max(1, round(iod * 0.05))) > 0
 
 
 def brow_areas(points: np.ndarray, shape: tuple[int, ...], iod: float) -> tuple[np.ndarray, np.ndarray]:
