@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from facegraft.io.run import Progress, VideoRun, check_video_suffix
 from facegraft.models import Models
 from facegraft.pipeline import is_repeat, run_in_order
 from facegraft.provenance import FrameMarker, Stamp, require_consent
+from facegraft.refine.background import Background, BackgroundCompositor
 from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
 
@@ -34,6 +36,7 @@ class Settings:
     selection: SelectionConfig = SelectionConfig()
     video: VideoConfig = VideoConfig()
     provenance: ProvenanceConfig = ProvenanceConfig()
+    background: Background | None = None  # blur or replace what is behind the person (None: keep it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,23 +75,24 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
     _check_output_type(output, kind)
     inputs = (target, *(Path(s) for s in sources))
     models = Models()  # loaded once for the whole run
-    profiles, references, selection = _plan(sources, reference, mapping, settings.selection, models)
-    selector = FaceSelector(selection, references, models)
-    dirs = tuple(Path(d) for d in (preview_dir, debug_dir) if d is not None)
-    for directory in dirs:
-        make_folder(directory)
-    started = time.perf_counter()
-    marker = FrameMarker(Stamp.new(settings.provenance))
-    marker.check()
-    report = on_progress or (lambda done, total: None)
-    if kind is MediaKind.IMAGE:
-        report(0, 1)
-        counts, previews = _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
-                                       inputs, models)
-        report(1, 1)
-    else:
-        counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir,
-                                       inputs, report, models)
+    # Made first, so a missing or unreadable background image fails before the slow source analysis.
+    with _backdrop(settings.background, models, video=kind is not MediaKind.IMAGE) as backdrop:
+        profiles, references, selection = _plan(sources, reference, mapping, settings.selection, models)
+        selector = FaceSelector(selection, references, models)
+        for directory in (Path(d) for d in (preview_dir, debug_dir) if d is not None):
+            make_folder(directory)
+        started = time.perf_counter()
+        marker = FrameMarker(Stamp.new(settings.provenance))
+        marker.check()
+        report = on_progress or (lambda done, total: None)
+        if kind is MediaKind.IMAGE:
+            report(0, 1)
+            counts, previews = _swap_image(target, output, profiles, selector, settings, marker, preview_dir,
+                                           debug_dir, inputs, models, backdrop)
+            report(1, 1)
+        else:
+            counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir,
+                                           debug_dir, inputs, report, models, backdrop)
     return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
 
 
@@ -112,6 +116,21 @@ def _plan(sources, reference, mapping, selection: SelectionConfig, models: Model
     return profiles, [], selection
 
 
+@contextlib.contextmanager
+def _backdrop(background: Background | None, models: Models, video: bool) -> Iterator[BackgroundCompositor | None]:
+    if background is None:
+        yield None
+        return
+    with BackgroundCompositor(background, models, video) as compositor:
+        yield compositor
+
+
+def _finish(frame: np.ndarray, out: np.ndarray, backdrop: BackgroundCompositor | None) -> np.ndarray:
+    """The new background goes behind the person before the label and watermark, so those mark the
+    final picture; the target frame's person mask fits the output, as the face stays in place."""
+    return out if backdrop is None else backdrop.composite(frame, out)
+
+
 def _check_output_type(output: Path, kind: MediaKind) -> None:
     if kind is MediaKind.IMAGE:
         image_format(output)
@@ -119,19 +138,20 @@ def _check_output_type(output: Path, kind: MediaKind) -> None:
         check_video_suffix(output)
 
 
-def _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, models):
+def _swap_image(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs, models,
+                backdrop):
     rgb = read_image(target)
     faces = analyze_image(rgb, settings.analysis, models)
     chosen = selector.choose(rgb, faces)
     out, results = FaceSwapper(profiles, settings.swap, video=False, models=models).swap_frame(rgb, chosen)
-    out = marker.mark(out, still=True)
+    out = marker.mark(_finish(rgb, out, backdrop), still=True)
     write_image(output, out, text=marker.stamp.metadata(), inputs=inputs)
     previews = _write_previews(preview_dir, debug_dir, 0, rgb, out, results)
     return (1, int(bool(results)), len(results)), previews
 
 
 def _swap_video(target, output, profiles, selector, settings, marker, preview_dir, debug_dir, inputs,
-                report: Progress, models: Models):
+                report: Progress, models: Models, backdrop: BackgroundCompositor | None):
     previews: list[Path] = []
     frames = swapped = faces_swapped = 0
     with VideoRun(inputs, report) as run:
@@ -152,7 +172,7 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
                 # re-swapping it lets smoothing and per-track state move a face that stands still.
                 return frame, last[1], last[2]
             out, results = swapper.swap_frame(frame.rgb, selector.choose(frame.rgb, faces))
-            last[:] = [frame.rgb, marker.mark(out), results]
+            last[:] = [frame.rgb, marker.mark(_finish(frame.rgb, out, backdrop)), results]
             return frame, last[1], results
 
         def sink(item) -> None:
@@ -192,7 +212,8 @@ def preview_frame(profiles: SourceProfile | Sequence[SourceProfile], rgb: np.nda
     if marker is None:
         marker = FrameMarker(Stamp.new(settings.provenance))
         marker.check()
-    return marker.mark(out, still)
+    with _backdrop(settings.background, models, video=False) as backdrop:
+        return marker.mark(_finish(rgb, out, backdrop), still)
 
 
 def _write_previews(preview_dir, debug_dir, index: int, before: np.ndarray, after: np.ndarray,

@@ -30,6 +30,7 @@ from facegraft.generate.profile import SourceProfile
 from facegraft.io.camera import DEFAULT_FPS, Capture, VirtualCamera, fit_to_box
 from facegraft.pipeline import NewestFrameRunner
 from facegraft.provenance import FrameMarker, Stamp, require_consent
+from facegraft.refine.background import BackgroundCompositor
 from facegraft.select import FaceSelector
 from facegraft.swapper import FaceSwapper
 
@@ -108,6 +109,7 @@ class LiveSwap:
         self.config = config
         self._marker = FrameMarker(Stamp.new(settings.provenance))
         self._marker.check()
+        self._backdrop: BackgroundCompositor | None = None
         self._capture = Capture(config.input, config.width, config.height)
         self._stop = threading.Event()
         # capture -> analyse -> swap -> mark -> caller
@@ -118,9 +120,13 @@ class LiveSwap:
         self._released = False
         self._rate = _RollingRate()
         try:
+            if settings.background is not None:  # reads the background image: a missing one fails here
+                self._backdrop = BackgroundCompositor(settings.background)
             self._tracker = FaceTracker(settings.analysis)
         except BaseException:
             self._capture.release()
+            if self._backdrop is not None:
+                self._backdrop.close()
             raise
         self._selector = FaceSelector(settings.selection)
         self._swapper = FaceSwapper([profile], settings.swap, video=True)
@@ -129,17 +135,23 @@ class LiveSwap:
     # face, 2 cores): analysis 7-9 ms (MediaPipe), swap 13-15 ms, label and watermark 5-6 ms per frame.
     # Three stages rather than two keep the longest one short, and with it the wait of each frame.
 
+    # The background's person mask is found with the analysis and composited before the label, so
+    # the longest stage (the swap) gets no longer.
+
     def _analyse(self, frame: _Captured):
         faces = self._tracker.update(frame.rgb, frame.time)
-        return frame, self._selector.choose(frame.rgb, faces)
+        person = self._backdrop.person(frame.rgb) if self._backdrop is not None else None
+        return frame, self._selector.choose(frame.rgb, faces), person
 
     def _swap(self, item):
-        frame, chosen = item
+        frame, chosen, person = item
         out, _ = self._swapper.swap_frame(frame.rgb, chosen)
-        return frame, out
+        return frame, out, person
 
     def _mark(self, item) -> LiveFrame:
-        frame, out = item
+        frame, out, person = item
+        if self._backdrop is not None:
+            out = self._backdrop.apply(out, person)
         out = self._marker.mark(out)
         ready = time.perf_counter()
         return LiveFrame(index=frame.index, rgb=out, latency_ms=1000.0 * (ready - frame.grabbed_at),
@@ -229,6 +241,8 @@ class LiveSwap:
             with contextlib.suppress(Exception):  # a stage still stuck in a frame keeps its models
                 self._tracker.close()
                 self._swapper.close()
+                if self._backdrop is not None:
+                    self._backdrop.close()
         if self._blas is not None:
             self._blas.restore_original_limits()
 

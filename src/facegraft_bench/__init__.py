@@ -3,6 +3,7 @@
 A shell beside the library (it may import anything in facegraft; nothing in facegraft imports it):
 `measure` times and scores analysis, smoothing, swap, reenact, live and the UI preview;
 `watermark` attacks the invisible watermark and reports what survives (the tests reuse its attacks);
+`background` times background blur and replacement;
 `quality` swaps a matrix of source photos onto target clips and scores every pair (contact.py draws its
 contact sheet); `memory` compares the peak memory of a 20-minute swap with a 20-second one. Both take
 about 15 minutes, so they run only when named.
@@ -14,10 +15,10 @@ import dataclasses
 
 from facegraft.errors import FacegraftError
 from facegraft.provenance.watermark import Z_MIN
-from facegraft_bench import measure, memory, quality
+from facegraft_bench import background, measure, memory, quality
 from facegraft_bench import watermark as rb
 
-DEFAULT_PARTS = ("analysis", "smoothing", "swap", "reenact", "live", "preview", "watermark")
+DEFAULT_PARTS = ("analysis", "smoothing", "swap", "reenact", "live", "preview", "watermark", "background")
 # Minutes, not seconds: run only when named.
 NAMED_ONLY = ("quality", "memory")
 
@@ -70,6 +71,10 @@ def main(parts: list[str], quality_options: quality.QualityOptions | None = None
                   f"max {r.latency_max_ms:.0f}, {100 * r.dropped_share:.1f}% of frames dropped")
     if "watermark" in parts:
         print_watermark_report()
+    if "background" in parts:
+        for r in background.report():
+            print(f"background {r.setting.split(':')[0]} {r.clip} {r.size[0]}x{r.size[1]}: {r.total_ms:.1f} ms/frame "
+                  f"(person matte {r.matte_ms:.1f}, compositing {r.composite_ms:.1f}; medians)")
     if "quality" in parts:
         print_quality_report(quality_options or quality.QualityOptions())
     if "memory" in parts:

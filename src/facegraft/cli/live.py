@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from facegraft.cli.common import config_errors
-from facegraft.cli.options import add_preset_option, add_provenance_options, default, positive_int, provenance_config
+from facegraft.cli.options import (add_background_option, add_preset_option, add_provenance_options, default,
+                                   positive_int, provenance_config)
 from facegraft.config import AnalysisConfig
 from facegraft.live import LiveConfig
 from facegraft.select import SelectionConfig
@@ -37,6 +38,7 @@ def add_parser(sub) -> None:
                     help="which faces (default %(default)s)")
     lv.add_argument("--max-faces", type=positive_int, default=default(AnalysisConfig, "max_faces"),
                     help="most faces with --faces all (default %(default)s)")
+    add_background_option(lv)
     lv.add_argument("--loop", action="store_true", help="replay a video file forever")
     lv.add_argument("--duration", type=float, metavar="SECONDS",
                     help="stop after this long (default: at the end, or Ctrl+C)")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     with config_errors():
         settings = Settings(swap=preset(args.preset), selection=SelectionConfig(mode=args.faces),
                             analysis=AnalysisConfig(max_faces=1 if args.faces == "one" else args.max_faces),
-                            provenance=provenance_config(args))
+                            provenance=provenance_config(args), background=args.background)
         config = LiveConfig(args.input, args.width, args.height, loop=args.loop)
     require_consent(settings.provenance)  # before the slow part: building the source profile
     with contextlib.ExitStack() as stack:

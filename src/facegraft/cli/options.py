@@ -59,6 +59,24 @@ def add_video_options(parser: argparse.ArgumentParser, encoder_help: str | None,
     parser.add_argument("--quality", type=int, default=default(VideoConfig, "quality"), help=quality_help)
 
 
+def background_value(text: str):
+    """`--background`'s value as a facegraft.refine.background.Background; a bad one is refused at once."""
+    from facegraft.refine.background import Background  # loads OpenCV: only when the option is given
+    try:
+        setting = Background.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if setting.image is not None and not setting.image.is_file():
+        raise argparse.ArgumentTypeError(f"background image {setting.image} not found")
+    return setting
+
+
+def add_background_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--background", type=background_value, metavar="blur[:N]|color:#RRGGBB|image:PATH",
+                        help="blur what is behind the person (N: strength, 1 looks like a phone's portrait mode; "
+                             "default 1), or replace it with a colour or an image (scaled to cover the frame)")
+
+
 def add_provenance_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--consent", action="store_true",
                         help="state that everyone whose face is used agreed to it (required)")

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from facegraft.cli.common import config_errors, warn
-from facegraft.cli.options import add_provenance_options, add_video_options, default, provenance_config
+from facegraft.cli.options import (add_background_option, add_provenance_options, add_video_options, default,
+                                   provenance_config)
 from facegraft.cli.progress import frame_bar
 from facegraft.config import VideoConfig
 from facegraft.reenact import ReenactSettings
@@ -21,6 +22,7 @@ def add_parser(sub) -> None:
     re_p.add_argument("--driver-neutral", type=int, metavar="N", default=default(ReenactSettings, "driver_neutral"),
                       help="driver frame to use as neutral (default: found)")
     re_p.add_argument("--absolute", action="store_true", help="apply the driver's head rotation directly")
+    add_background_option(re_p)
     add_video_options(re_p, encoder_help=None, quality_help="video CRF (default %(default)s)")
     re_p.add_argument("--quiet", "-q", action="store_true")
     add_provenance_options(re_p)
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     with config_errors():
         settings = ReenactSettings(absolute=args.absolute, driver_neutral=args.driver_neutral,
                                    video=VideoConfig(encoder=args.encoder, quality=args.quality),
-                                   provenance=provenance_config(args))
+                                   provenance=provenance_config(args), background=args.background)
     with frame_bar("reenact", args.quiet) as bar:
         summary = reenact(args.source, args.driver, args.output, settings, on_progress=bar)
     if summary.frames_with_driver_face == 0:

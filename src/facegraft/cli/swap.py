@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from facegraft.cli.common import config_errors, warn
-from facegraft.cli.options import (add_preset_option, add_provenance_options, add_video_options, default, positive_int,
-                                   provenance_config)
+from facegraft.cli.options import (add_background_option, add_preset_option, add_provenance_options, add_video_options,
+                                   default, positive_int, provenance_config)
 from facegraft.cli.progress import frame_bar
 from facegraft.config import BLEND_MODES, AnalysisConfig, VideoConfig, preset
 from facegraft.errors import FacegraftError
@@ -33,6 +33,7 @@ def add_parser(sub) -> None:
     sw.add_argument("--blend", choices=BLEND_MODES)
     sw.add_argument("--eyes", choices=("target", "source"), help="eye colour from the target (default) or source")
     sw.add_argument("--no-occlusion", action="store_true", help="paint over whatever covers the face")
+    add_background_option(sw)
     sw.add_argument("--max-faces", type=positive_int, default=default(AnalysisConfig, "max_faces"))
     add_video_options(sw, encoder_help="video encoder (default %(default)s)",
                       quality_help="video CRF, lower is better (default %(default)s)")
@@ -77,7 +78,8 @@ def _settings(args: argparse.Namespace):
             analysis=AnalysisConfig(max_faces=args.max_faces),
             selection=SelectionConfig(mode=args.faces, order=args.order),
             video=VideoConfig(encoder=args.encoder, quality=args.quality, workers=args.workers),
-            provenance=provenance_config(args))
+            provenance=provenance_config(args),
+            background=args.background)
 
 
 def _mapping(pairs: list[str]) -> list[tuple[Path, list[Path]]]:

@@ -16,6 +16,7 @@ from facegraft.errors import FacegraftError
 from facegraft.io.run import VIDEO_SUFFIXES, Progress, VideoRun
 from facegraft.io.video import VideoWriter
 from facegraft.provenance import FrameMarker, Stamp, require_consent
+from facegraft.refine.background import Background, BackgroundCompositor
 from facegraft.reenact.driver import (DriverState, check_driver_video, choose_neutral, driver_images, is_motion_file,
                                       states_from_motion, states_from_video)
 from facegraft.reenact.render import PortraitRenderer, load_portrait
@@ -28,6 +29,7 @@ class ReenactSettings:
     analysis: AnalysisConfig = AnalysisConfig(max_faces=1)
     video: VideoConfig = VideoConfig()
     provenance: ProvenanceConfig = ProvenanceConfig()
+    background: Background | None = None  # blur or replace what is behind the portrait's person
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +66,8 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
         raise FacegraftError(f"{output}: a reenactment is a video: end the output in .mp4, .mov or .mkv")
     portrait_rgb, face = load_portrait(source)
     with VideoRun((source, driver), on_progress) as run:
+        # Before the driver's analysis, so a missing background image fails at once.
+        backdrop = run.hold(BackgroundCompositor(settings.background)) if settings.background else None
         drive = _read_driver(run, driver, settings.analysis)
         neutral = choose_neutral(drive.states, float(drive.fps), settings.driver_neutral)
         renderer = PortraitRenderer(portrait_rgb, face, source.name, drive.states[neutral], settings.absolute)
@@ -72,7 +76,7 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
         h, w = portrait_rgb.shape[:2]
         writer = run.write_video(output, w, h, drive.fps, settings.video, marker.stamp.container_metadata(),
                                  audio_from=drive.audio)
-        _render(run, writer, renderer, marker, drive)
+        _render(run, writer, renderer, marker, drive, backdrop)
     found = sum(s.offsets is not None for s in drive.states)
     return ReenactSummary(output, len(drive.states), found, neutral, time.perf_counter() - started)
 
@@ -90,10 +94,14 @@ def _read_driver(run: VideoRun, driver: Path, config: AnalysisConfig) -> _Driver
 
 
 def _render(run: VideoRun, writer: VideoWriter, renderer: PortraitRenderer, marker: FrameMarker,
-            drive: _Driver) -> None:
+            drive: _Driver, backdrop: BackgroundCompositor | None = None) -> None:
     states = drive.states
     analysed = 0 if drive.images is None else len(states)  # steps already reported
     for rendered, state in enumerate(states, 1):
         driver_rgb = next(drive.images) if drive.images is not None else None
-        writer.write(marker.mark(renderer.frame(state, driver_rgb)), state.time)
+        frame = renderer.frame(state, driver_rgb)
+        # The new background goes behind the moving portrait before the label and watermark mark it.
+        if backdrop is not None:
+            frame = backdrop.composite(frame, frame)
+        writer.write(marker.mark(frame), state.time)
         run.report(analysed + rendered, analysed + len(states))

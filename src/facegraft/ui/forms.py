@@ -14,15 +14,17 @@ from typing import Any, Callable, Mapping, TypeVar
 from facegraft.api import Settings
 from facegraft.config import BLEND_MODES, PRESETS, AnalysisConfig, ProvenanceConfig, SmoothingConfig, preset
 from facegraft.reenact import ReenactSettings
+from facegraft.refine.background import Background
 from facegraft.select import SelectionConfig
 from facegraft.ui.errors import ApiError
 
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
 MAX_LABEL = 60
 MAX_REFERENCES = 8
+MAX_BACKGROUND = 40
 COMMON = {"consent", "label_text", "label_corner"}
 SWAP_KEYS = COMMON | {"preset", "shape_transfer", "detail", "blend", "eyes", "occlusion", "faces", "references",
-                      "report"}
+                      "report", "background"}
 REENACT_KEYS = COMMON | {"absolute", "driver_neutral"}
 ANALYZE_KEYS = {"format", "max_faces", "smoothing", "overlay"}
 LIVE_KEYS = COMMON | {"preset", "shape_transfer", "detail", "blend", "eyes", "faces"}
@@ -124,7 +126,23 @@ def swap_settings(data: Any, keys: set[str] = SWAP_KEYS) -> Settings:
     if "occlusion" in form.data:
         overrides["occlusion"] = form.flag("occlusion", True)
     mode = form.choice("faces", ("one", "all", "reference"), "one")
-    return Settings(swap=preset(name, **overrides), selection=SelectionConfig(mode=mode), provenance=provenance(form))
+    return Settings(swap=preset(name, **overrides), selection=SelectionConfig(mode=mode), provenance=provenance(form),
+                    background=background(form))
+
+
+def background(form: Form) -> Background | None:
+    """The `--background` text ("none", "blur:1.5", "color:#00ff00"); Background.parse's ValueError is a 400."""
+    text = form.data.get("background", "none")
+    if not isinstance(text, str) or len(text) > MAX_BACKGROUND:
+        raise ApiError(400, "background must be text such as none, blur, blur:2 or color:#00ff00")
+    if text.strip().lower() in ("", "none"):
+        return None
+    setting = Background.parse(text)
+    if setting.kind == "image":
+        # The page names no files on the server by their paths; an image background is the command line's.
+        raise ApiError(400, "the page blurs the background or puts a colour behind the person; for an image "
+                            "use facegraft swap --background image:PATH")
+    return setting
 
 
 def live_settings(data: Any) -> Settings:

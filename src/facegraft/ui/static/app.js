@@ -371,6 +371,14 @@
   const PRESET_LOOK = { fast: { blend: "alpha", occlusion: false }, balanced: { blend: "multiband", occlusion: true },
     quality: { blend: "multiband", occlusion: true } };
 
+  // The --background option's text: "none", "blur:STRENGTH" or "color:#RRGGBB".
+  const backgroundOption = (f) => {
+    const kind = value(f, "background_kind");
+    if (kind === "blur") return `blur:${value(f, "background_strength")}`;
+    if (kind === "color") return `color:${value(f, "background_color")}`;
+    return "none";
+  };
+
   class SwapSpace extends Workspace {
     constructor(panel) {
       super(panel);
@@ -386,6 +394,7 @@
         detail: Number(value(f, "detail")), blend: value(f, "blend"), eyes: value(f, "eyes"),
         occlusion: checked(f, "occlusion"), faces: value(f, "faces"), label_text: value(f, "label_text"),
         label_corner: value(f, "label_corner"), report: checked(f, "report"), consent: checked(f, "consent"),
+        background: backgroundOption(f),
       };
       if (settings.faces === "reference") settings.references = this.picks;
       return settings;
