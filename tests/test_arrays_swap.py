@@ -15,7 +15,7 @@ from facegraft.analysis import analyze_image
 from facegraft.analysis.colour import to_lab
 from facegraft.analysis.eyes import iris_pixels
 from facegraft.analysis.regions import hair_band, hair_rim, skin_weights
-from facegraft.analysis.texture import texel_attribute, uv_layout
+from facegraft.analysis.texture import mirror_texture, texel_attribute, uv_layout
 from facegraft.config import SwapConfig
 from facegraft.generate.mesh import MESH, MeshRenderer
 from facegraft.generate.profile import build_profile, load_profile, save_profile
@@ -118,6 +118,18 @@ def test_a_fringe_over_the_forehead_is_hair_and_a_bare_forehead_is_skin(profile,
         cheeks = (at[..., 1] > 0.9) & (at[..., 2] < 0.05) & (look.seen > 0.5)
         assert rim_skin[0] <= look.skin[rim].mean() <= rim_skin[1]
         assert look.skin[cheeks].mean() > 0.95
+
+
+def test_what_no_photo_showed_is_left_to_the_target(models):
+    # A frontal photo sees its far cheeks edge-on: stretched streaks that a turned target would show
+    # large. Neither she nor her mirror image shows them, so they carry no weight in the swap.
+    look = build_profile([(read_image(samples.path("0-f15-hao-ph.jpg")), "0-f15-hao-ph.jpg")], models=models).appearance
+    size = look.skin.shape[0]
+    known = np.maximum(look.seen, mirror_texture(look.seen))
+    inside = uv_layout(size).covered
+    assert (look.skin[inside & (known < 0.03)] == 0).all() and (inside & (known < 0.03)).sum() > 1000
+    cheeks = texel_attribute(uv_layout(size), np.stack([skin_weights(), hair_band()], 1).astype(np.float64))
+    assert look.skin[(cheeks[..., 0] > 0.9) & (cheeks[..., 1] < 0.05) & (look.seen > 0.5)].mean() > 0.95
 
 
 def test_profile_survives_a_save_and_load(profile, tmp_path):

@@ -41,8 +41,16 @@ def hair_band() -> np.ndarray:
     """Per-vertex 1 where hair may cover the face (upper forehead, temples), 0 elsewhere."""
     t = load_face_model().template
     forehead = np.clip((t[:, 1] - 0.85) / 0.15, 0.0, 1.0)
-    temples = np.clip((np.abs(t[:, 0]) - 0.8) / 0.15, 0.0, 1.0) * (t[:, 1] > 0.2)
+    # Faded in with height, not cut at one: a hard edge across the cheek printed as a straight seam
+    # where hair was found above it and not below (a turned head shows that cheek large).
+    temples = np.clip((np.abs(t[:, 0]) - 0.8) / 0.15, 0.0, 1.0) * np.clip((t[:, 1] + 0.1) / 0.4, 0.0, 1.0)
     return np.maximum(forehead, temples).astype(np.float32)
+
+
+def outline_band() -> np.ndarray:
+    """Per-vertex 1 along the face's outline, 0 from a quarter IOD inside it: where a photo shows
+    what lies beside the face (hair over the cheeks, a collar, the background) inside the mesh."""
+    return (1.0 - _beyond(FACE_OVAL, 0.1, 0.15)).astype(np.float32)
 
 
 def hair_rim() -> np.ndarray:
@@ -50,7 +58,7 @@ def hair_rim() -> np.ndarray:
     where hair, if the photo shows any over the face, is surely found."""
     t = load_face_model().template
     top = np.clip((t[:, 1] - 1.1) / 0.15, 0.0, 1.0)
-    sides = np.clip((np.abs(t[:, 0]) - 0.95) / 0.1, 0.0, 1.0) * (t[:, 1] > 0.4)
+    sides = np.clip((np.abs(t[:, 0]) - 0.95) / 0.1, 0.0, 1.0) * np.clip((t[:, 1] - 0.2) / 0.4, 0.0, 1.0)
     return np.maximum(top, sides).astype(np.float32)
 
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from facegraft.analysis.colour import colour_stats, transfer_colour
-from facegraft.analysis.regions import hair_band, hair_rim, skin_weights
+from facegraft.analysis.regions import hair_band, hair_rim, outline_band, skin_weights
 from facegraft.analysis.texture import Unwrapped, mirror_texture, texel_attribute, unwrap, uv_layout
 from facegraft.analysis.types import Face
 from facegraft.generate.delight import delit
@@ -42,9 +42,24 @@ def skin_texture(photos, faces: list[Face], size: int = TEXTURE_SIZE,
 def skin_map(texture: np.ndarray, seen: np.ndarray, size: int) -> np.ndarray:
     """Texels of the hair band that look like skin (1) or like hair (0), by the face's own skin colour."""
     layout = uv_layout(size)
-    attrs = texel_attribute(layout, np.stack([skin_weights(), hair_band(), hair_rim()], axis=1).astype(np.float64))
+    per_vertex = np.stack([skin_weights(), np.maximum(hair_band(), outline_band()), hair_rim()], axis=1)
+    attrs = texel_attribute(layout, per_vertex.astype(np.float64))
     bare, band, rim = attrs[..., 0] * (seen > 0.2), attrs[..., 1], attrs[..., 2] * (seen > 0.2)
-    return non_hair(texture, bare, band, rim)
+    return non_hair(texture, bare, band, rim) * shown(seen)
+
+
+SHOWN = (0.03, 0.12)  # how directly a texel must have been seen (itself or mirrored) to be drawn
+
+
+def shown(seen: np.ndarray) -> np.ndarray:
+    """0 where neither the photos nor the face's mirror image showed a texel, fading to 1.
+
+    The far sides of a frontal photo are seen edge-on: their texels are the photo's last pixels
+    stretched into streaks (and what no photo saw is inpainted). A turned target shows that side
+    large, and the streaks printed as a blocky band with a straight seam across the cheek; there the
+    target's own cheek is the better guess."""
+    known = np.maximum(seen, mirror_texture(seen))
+    return np.clip((known - SHOWN[0]) / (SHOWN[1] - SHOWN[0]), 0.0, 1.0).astype(np.float32)
 
 
 def non_hair(rgb: np.ndarray, bare_skin: np.ndarray, band: np.ndarray, rim: np.ndarray | None = None) -> np.ndarray:
