@@ -149,7 +149,10 @@ def match_shading_contrast(rendered: np.ndarray, target: np.ndarray, covered: np
     band = lambda image: cv2.GaussianBlur(image, (0, 0), fine) - cv2.GaussianBlur(image, (0, 0), coarse)  # noqa: E731
     energy = lambda values: _weighted_blur(values * values, weight, coarse)  # noqa: E731
     target_energy = energy(band(lum_t))
-    spread = np.clip(2.0 * cv2.GaussianBlur(weight, (0, 0), fine), 0.0, 1.0)  # full strength a little inside the skin
+    # The lids and brow bones too (not skin for measuring: their own light is as baked in as the
+    # cheeks'): the whole covered face, its brows and lashes kept by their darkness below.
+    area = small(np.asarray(covered, np.float32))
+    spread = np.clip(2.0 * cv2.GaussianBlur(np.maximum(weight, area * (area > 0.99)), (0, 0), fine), 0.0, 1.0)
     # Hair on the skin (a moustache, a beard, stubble) is the source's own, not its light: far darker
     # than the skin around it, where a shadowed socket is a little darker.
     typical = float(np.median(lum_o[weight > 0.5])) if (weight > 0.5).any() else 0.0
