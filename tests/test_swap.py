@@ -885,8 +885,10 @@ def test_debug_masks_show_the_blended_face(single_face_cli, single_face_motion):
     tmp, _, code, _, stderr = single_face_cli
     assert code == 0, stderr
     target_faces, _ = single_face_motion
-    masks = sorted((tmp / "masks").glob("*.png"))
+    masks = sorted((tmp / "masks").glob("mask*.png"))
     assert len(masks) == 5, masks
+    # Beside each: the overlay and the face blend, hand and other occluders masks alone (no --background).
+    assert len(list((tmp / "masks").glob("*.png"))) == 25
     for path in masks:
         rgb = read_image(path)
         assert rgb.shape == (360, 640, 3)
@@ -907,7 +909,7 @@ def test_image_preview_and_mask(tmp_path, capsys):
     assert code == 0, stderr
     assert descriptor_distance(largest_descriptor(read_image(tmp_path / "o.png")), photo_descriptor("astronaut.png")) < 0.7
     [preview] = list((tmp_path / "p").glob("*.png"))
-    [mask] = list((tmp_path / "m").glob("*.png"))
+    [mask] = list((tmp_path / "m").glob("mask*.png"))
     assert read_image(preview).shape == (562, 2 * 572, 3)
     assert read_image(mask).shape == (562, 572, 3) and read_image(mask)[..., 1].max() > 200
 

@@ -21,6 +21,7 @@ from facegraft.models import Models
 from facegraft.pipeline import is_repeat, run_in_order
 from facegraft.provenance import FrameMarker, Stamp, require_consent
 from facegraft.refine.background import Background, BackgroundCompositor
+from facegraft.refine.maskview import grey_mask, mask_overlay
 from facegraft.select import FaceSelector, Reference, SelectionConfig, references_from_images
 from facegraft.swapper import FaceResult, FaceSwapper
 
@@ -46,7 +47,8 @@ class SwapSummary:
     frames_swapped: int
     faces_swapped: int
     seconds: float
-    previews: tuple[Path, ...]
+    previews: tuple[Path, ...]  # the side-by-side target|output PNGs
+    masks: tuple[Path, ...] = ()  # the --debug-masks PNGs
 
     @property
     def fps(self) -> float:
@@ -87,13 +89,15 @@ def swap(sources: Sequence[str | Path], target: str | Path, output: str | Path, 
         report = on_progress or (lambda done, total: None)
         if kind is MediaKind.IMAGE:
             report(0, 1)
-            counts, previews = _swap_image(target, output, profiles, selector, settings, marker, preview_dir,
+            counts, written = _swap_image(target, output, profiles, selector, settings, marker, preview_dir,
                                            debug_dir, inputs, models, backdrop)
             report(1, 1)
         else:
-            counts, previews = _swap_video(target, output, profiles, selector, settings, marker, preview_dir,
+            counts, written = _swap_video(target, output, profiles, selector, settings, marker, preview_dir,
                                            debug_dir, inputs, report, models, backdrop)
-    return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews)
+    previews = tuple(p for p in written if debug_dir is None or p.parent != Path(debug_dir))
+    masks = tuple(p for p in written if p not in previews)
+    return SwapSummary(output, *counts, seconds=time.perf_counter() - started, previews=previews, masks=masks)
 
 
 def _plan(sources, reference, mapping, selection: SelectionConfig, models: Models):
@@ -125,10 +129,15 @@ def _backdrop(background: Background | None, models: Models, video: bool) -> Ite
         yield compositor
 
 
-def _finish(frame: np.ndarray, out: np.ndarray, backdrop: BackgroundCompositor | None) -> np.ndarray:
+def _finish(frame: np.ndarray, out: np.ndarray, backdrop: BackgroundCompositor | None
+            ) -> tuple[np.ndarray, np.ndarray | None]:
     """The new background goes behind the person before the label and watermark, so those mark the
-    final picture; the target frame's person mask fits the output, as the face stays in place."""
-    return out if backdrop is None else backdrop.composite(frame, out)
+    final picture; the target frame's person mask fits the output, as the face stays in place.
+    Returns the output and that person mask (None without a new background)."""
+    if backdrop is None:
+        return out, None
+    person = backdrop.person(frame)
+    return backdrop.apply(out, person), person
 
 
 def _check_output_type(output: Path, kind: MediaKind) -> None:
@@ -144,9 +153,10 @@ def _swap_image(target, output, profiles, selector, settings, marker, preview_di
     faces = analyze_image(rgb, settings.analysis, models)
     chosen = selector.choose(rgb, faces)
     out, results = FaceSwapper(profiles, settings.swap, video=False, models=models).swap_frame(rgb, chosen)
-    out = marker.mark(_finish(rgb, out, backdrop), still=True)
+    out, person = _finish(rgb, out, backdrop)
+    out = marker.mark(out, still=True)
     write_image(output, out, text=marker.stamp.metadata(), inputs=inputs)
-    previews = _write_previews(preview_dir, debug_dir, 0, rgb, out, results)
+    previews = _write_previews(preview_dir, debug_dir, 0, rgb, out, results, person)
     return (1, int(bool(results)), len(results)), previews
 
 
@@ -163,27 +173,29 @@ def _swap_video(target, output, profiles, selector, settings, marker, preview_di
         writer = run.write_video(output, info.width, info.height, info.fps, settings.video,
                                  marker.stamp.container_metadata(), audio_from=target if info.has_audio else None)
 
-        last: list = []  # the previous (input, output, results), to repeat for a repeated frame
+        last: list = []  # the previous (input, output, results, person), to repeat for a repeated frame
 
         def process(frame):
             faces = tracker.update(frame.rgb, frame.time)  # the tracker sees every frame, repeated or not
             if last and is_repeat(frame.rgb, last[0]):
                 # A repeated frame (a frame-rate conversion, a paused phone clip) gets the same output:
                 # re-swapping it lets smoothing and per-track state move a face that stands still.
-                return frame, last[1], last[2]
+                return frame, last[1], last[2], last[3]
             out, results = swapper.swap_frame(frame.rgb, selector.choose(frame.rgb, faces))
-            last[:] = [frame.rgb, marker.mark(_finish(frame.rgb, out, backdrop)), results]
-            return frame, last[1], results
+            out, person = _finish(frame.rgb, out, backdrop)
+            person = person if debug_dir is not None and frame.index in preview_at else None  # only to show
+            last[:] = [frame.rgb, marker.mark(out), results, person]
+            return frame, last[1], results, person
 
         def sink(item) -> None:
             nonlocal frames, swapped, faces_swapped
-            frame, out, results = item
+            frame, out, results, person = item
             writer.write(out, frame.time)
             frames += 1
             swapped += bool(results)
             faces_swapped += len(results)
             if frame.index in preview_at:
-                previews.extend(_write_previews(preview_dir, debug_dir, frame.index, frame.rgb, out, results))
+                previews.extend(_write_previews(preview_dir, debug_dir, frame.index, frame.rgb, out, results, person))
             run.report(frames, info.frame_count)
 
         run_in_order(iter(reader), process, sink, threads=settings.video.workers > 1)
@@ -213,21 +225,36 @@ def preview_frame(profiles: SourceProfile | Sequence[SourceProfile], rgb: np.nda
         marker = FrameMarker(Stamp.new(settings.provenance))
         marker.check()
     with _backdrop(settings.background, models, video=False) as backdrop:
-        return marker.mark(_finish(rgb, out, backdrop), still)
+        return marker.mark(_finish(rgb, out, backdrop)[0], still)
 
 
 def _write_previews(preview_dir, debug_dir, index: int, before: np.ndarray, after: np.ndarray,
-                    results: list[FaceResult]) -> tuple[Path, ...]:
+                    results: list[FaceResult], person: np.ndarray | None = None) -> tuple[Path, ...]:
     written = []
     if preview_dir is not None:
         written.append(write_image(Path(preview_dir) / f"frame{index:06d}.png", np.concatenate([before, after], axis=1)))
     if debug_dir is not None:
-        mask = np.zeros(before.shape[:2], np.float32)
-        occlusion = np.zeros(before.shape[:2], np.float32)
-        for r in results:
-            x0, y0, x1, y1 = r.window
-            mask[y0:y1, x0:x1] = np.maximum(mask[y0:y1, x0:x1], r.alpha)
-            occlusion[y0:y1, x0:x1] = np.maximum(occlusion[y0:y1, x0:x1], r.occlusion)
-        view = np.stack([occlusion, mask, mask], axis=-1) * 255
-        written.append(write_image(Path(debug_dir) / f"mask{index:06d}.png", view.astype(np.uint8)))
+        written.extend(_write_masks(Path(debug_dir), index, before, results, person))
     return tuple(written)
+
+
+def _write_masks(directory: Path, index: int, frame: np.ndarray, results: list[FaceResult],
+                 person: np.ndarray | None) -> list[Path]:
+    """The masks the swap used on this frame: `mask` (blend green/blue, occlusion red, as ever), an
+    `overlay` of them all tinted over the frame, and each alone in grey (`person` with --background)."""
+    masks = {name: _full_frame(frame.shape[:2], results, name) for name in ("alpha", "occlusion", "hands", "occluders")}
+    if person is not None:
+        masks["person"] = person
+    combined = np.stack([masks["occlusion"], masks["alpha"], masks["alpha"]], axis=-1)
+    pictures = {"mask": grey_mask(combined), "overlay": mask_overlay(frame, masks)}
+    pictures.update((name, grey_mask(masks[name])) for name in ("alpha", "hands", "occluders", "person") if name in masks)
+    return [write_image(directory / f"{name}{index:06d}.png", picture) for name, picture in pictures.items()]
+
+
+def _full_frame(shape: tuple[int, int], results: list[FaceResult], field: str) -> np.ndarray:
+    """One of the faces' window masks (`alpha`, `hands`...) placed in the frame, the strongest where faces overlap."""
+    out = np.zeros(shape, np.float32)
+    for r in results:
+        x0, y0, x1, y1 = r.window
+        out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], getattr(r, field))
+    return out

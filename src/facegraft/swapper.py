@@ -34,6 +34,7 @@ from facegraft.refine.eyes import recolour_irises
 from facegraft.refine.shading import (apply_lighting, carry_highlights, match_shading_contrast, relight,
                                      target_lighting)
 from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occlusion_texture
+from facegraft.refine.occluders import HandMemory, steady_hands
 from facegraft.refine.temporal import Previous, steady
 
 # With the target's light put on explicitly, tone transfer may only gently change lightness contrast.
@@ -56,6 +57,7 @@ class _TrackState:
     creases: np.ndarray | None = None
     previous: Previous | None = None  # the last refined face, for temporal steadiness
     glasses: bool = False  # whether the face wore glasses last frame
+    hands: HandMemory | None = None  # the last kept hand mask, so it does not flicker
     last_frame: int = 0
 
 
@@ -68,6 +70,8 @@ class FaceResult:
     window: tuple[int, int, int, int]  # x0, y0, x1, y1 of the blended region
     alpha: np.ndarray  # (h, w) float32 blend weight over the window
     occlusion: np.ndarray  # (h, w) float32 share of each pixel kept from the target as covered
+    hands: np.ndarray  # (h, w) float32 the part of `occlusion` that is hands
+    occluders: np.ndarray  # (h, w) float32 the rest: the appearance model's occluders and glasses
 
 
 class FaceSwapper:
@@ -120,16 +124,16 @@ class FaceSwapper:
         if self.video:
             coloured, state.previous = steady(coloured, grey, covered, (x0, y0), state.previous, cfg.steady)
         alpha = face_alpha(rendered, (x0, y0), covered, placed.weight, face_px)
-        occlusion = self._occlusion(original, face, placed.uv, covered, state, profile)
-        occlusion = np.maximum(occlusion, self._glasses(grey, face, (x0, y0), state))
-        hands = hands_in_front_of(hands, face.landmarks, face.pose.scale)
-        if hands:  # fingers stay in front of the new face, lips and mouth included
-            occlusion = np.maximum(occlusion, hand_mask(hands, target, (x0, y0)))
+        others = self._occlusion(original, face, placed.uv, covered, state, profile)
+        others = np.maximum(others, self._glasses(grey, face, (x0, y0), state))
+        in_front = self._hand_mask(hands, target, grey, face, (x0, y0), state)
+        occlusion = np.maximum(others, in_front)  # fingers stay in front of the new face, lips and mouth included
         alpha = alpha * (1.0 - occlusion)
         out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
         if cfg.eyes == "source" and np.isfinite(profile.identity.iris).all():
             recolour_irises(out, original, face, profile.identity.iris)
-        return FaceResult(track=face.track, source=source, window=(x0, y0, x1, y1), alpha=alpha, occlusion=occlusion)
+        return FaceResult(track=face.track, source=source, window=(x0, y0, x1, y1), alpha=alpha, occlusion=occlusion,
+                          hands=in_front, occluders=others)
 
     def _colour(self, placed: Placed, target: np.ndarray, frame: np.ndarray, face: Face, state: _TrackState,
                 profile: SourceProfile) -> np.ndarray:
@@ -200,6 +204,17 @@ class FaceSwapper:
         occ = occlusion_in_image(texture_occ, uv, size) * covered
         occ = cv2.GaussianBlur(occ.astype(np.float32), (0, 0), 2.0)
         return np.clip(occ * 1.5, 0.0, 1.0)
+
+    def _hand_mask(self, hands: tuple[Hand, ...], target: np.ndarray, grey: np.ndarray, face: Face,
+                   origin: tuple[int, int], state: _TrackState) -> np.ndarray:
+        """The hands in front of this face over its window; in video steadied over the track's frames
+        (refine/occluders.py), as each frame's landmarks alone jitter and now and then miss a hand."""
+        hands = hands_in_front_of(hands, face.landmarks, face.pose.scale)
+        now = hand_mask(hands, target, origin) if hands else np.zeros(grey.shape, np.float32)
+        if not self.video:
+            return now
+        mask, state.hands = steady_hands(now, grey, face.landmarks, origin, state.hands, found=bool(hands))
+        return mask
 
     def _hands(self, rgb: np.ndarray) -> tuple[Hand, ...]:
         """The hands in the frame (occlusion on only): one landmarker per swapper, tracking in video."""

@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
     sw.add_argument("--workers", type=positive_int, default=default(VideoConfig, "workers"),
                     help="threads for decode/process/encode (default %(default)s)")
     sw.add_argument("--preview", type=Path, metavar="DIR", help="write side-by-side target|output PNGs here")
-    sw.add_argument("--debug-masks", type=Path, metavar="DIR", help="write the blend and occlusion masks here")
+    sw.add_argument("--debug-masks", type=Path, metavar="DIR", help="write the masks the swap used (face blend, hands, other occluders, "
+                                                                  "person with --background) for the preview frames here")
     sw.add_argument("--quiet", "-q", action="store_true")
     add_provenance_options(sw)
     sw.set_defaults(func=run)
@@ -63,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
               f"({summary.fps:.1f} frames/s) -> {summary.output}")
         for path in summary.previews:
             print(f"preview -> {path}")
+        if summary.masks:
+            print(f"debug masks -> {args.debug_masks} ({len(summary.masks)} PNGs)")
     return 0
 
 

@@ -55,9 +55,9 @@ def image_format(path: Path) -> str:
 
 def write_image(path: Path, rgb: np.ndarray, text: Mapping[str, str] | None = None,
                 inputs: tuple[Path, ...] = (), quality: int = 95) -> Path:
-    """Write an RGB image atomically; `text` goes into PNG text chunks or EXIF/XMP."""
+    """Write an RGB image (or an (h, w) grey one) atomically; `text` goes into PNG text chunks or EXIF/XMP."""
     fmt = image_format(path)
-    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "L" if np.ndim(rgb) == 2 else "RGB")
     options: dict = {}
     if fmt == "PNG" and text:
         info = PngImagePlugin.PngInfo()
