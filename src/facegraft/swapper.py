@@ -28,12 +28,14 @@ from facegraft.analysis.colour import MAX_SCALE, MIN_SCALE
 from facegraft.refine.colour import (ColourStats, blend_stats, colour_stats, match_grain, temper_lips,
                                     transfer_colour, transfer_detail)
 from facegraft.refine.brows import keep_brow_contrast, source_brow_contrast
-from facegraft.refine.composite import FACE_WIDTH_IOD, Placed, face_alpha, grow_window, place_generated
+from facegraft.refine.composite import (FACE_WIDTH_IOD, Placed, face_alpha, grow_window, kept_behind,
+                                       person_keep, place_generated)
 from facegraft.refine.creases import NeutralLook, apply_creases, crease_texture
 from facegraft.refine.eyes import recolour_irises
 from facegraft.refine.shading import (apply_lighting, carry_highlights, match_shading_contrast, relight,
                                      target_lighting)
 from facegraft.refine.occlusion import AppearanceModel, occlusion_in_image, occlusion_texture
+from facegraft.refine.matte import PersonMatte
 from facegraft.refine.occluders import HandMemory, steady_hands
 from facegraft.refine.temporal import Previous, steady
 
@@ -89,6 +91,7 @@ class FaceSwapper:
         self._frame = 0
         self._models = models
         self._hand_finder: HandFinder | None = None  # this swapper's own, closed with it
+        self._matte: PersonMatte | None = None  # the person's silhouette (occlusion on), closed with it
 
     def swap_frame(self, rgb: np.ndarray, chosen: Sequence[tuple[Face, int]]) -> tuple[np.ndarray, list[FaceResult]]:
         """`chosen` pairs each target face to swap with the index of its source profile."""
@@ -96,16 +99,17 @@ class FaceSwapper:
         out = rgb.copy()
         results = []
         hands = self._hands(rgb) if chosen else ()
+        person = self._person(rgb) if chosen else None
         # Far faces first, so a nearer face is blended over a farther one where they overlap.
         for face, source in sorted(chosen, key=lambda item: item[0].pose.scale):
-            result = self._swap_face(out, rgb, face, self.profiles[source], source, hands)
+            result = self._swap_face(out, rgb, face, self.profiles[source], source, hands, person)
             if result is not None:
                 results.append(result)
         self._forget_old_tracks()
         return out, results
 
     def _swap_face(self, out: np.ndarray, original: np.ndarray, face: Face, profile: SourceProfile,
-                   source: int, hands: tuple[Hand, ...] = ()) -> FaceResult | None:
+                   source: int, hands: tuple[Hand, ...] = (), person: np.ndarray | None = None) -> FaceResult | None:
         cfg = self.config
         rendered = self.generator.generate(profile, face, out.shape[:2])
         if rendered is None or not rendered.valid.any():
@@ -129,7 +133,11 @@ class FaceSwapper:
         in_front = self._hand_mask(hands, target, grey, face, (x0, y0), state)
         occlusion = np.maximum(others, in_front)  # fingers stay in front of the new face, lips and mouth included
         alpha = alpha * (1.0 - occlusion)
-        out[y0:y1, x0:x1] = self._blend(out[y0:y1, x0:x1], coloured, alpha)
+        # The background past a turned cheek is never painted with skin.
+        keep = person_keep(person[y0:y1, x0:x1], covered, face_px) if person is not None else None
+        behind = out[y0:y1, x0:x1]
+        blended = self._blend(behind, coloured, alpha if keep is None else alpha * keep)
+        out[y0:y1, x0:x1] = blended if keep is None else kept_behind(behind, blended, keep)
         if cfg.eyes == "source" and np.isfinite(profile.identity.iris).all():
             recolour_irises(out, original, face, profile.identity.iris)
         return FaceResult(track=face.track, source=source, window=(x0, y0, x1, y1), alpha=alpha, occlusion=occlusion,
@@ -224,10 +232,21 @@ class FaceSwapper:
             self._hand_finder = HandFinder(still=not self.video, models=self._models)
         return self._hand_finder.find(rgb)
 
+    def _person(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The person's matte over the frame (occlusion on only): steadied over time in video."""
+        if not self.config.occlusion:
+            return None
+        if self._matte is None:
+            self._matte = PersonMatte(self._models, video=self.video)
+        return self._matte(rgb)
+
     def close(self) -> None:
         if self._hand_finder is not None:
             self._hand_finder.close()
             self._hand_finder = None
+        if self._matte is not None:
+            self._matte.close()
+            self._matte = None
 
     def __enter__(self) -> "FaceSwapper":
         return self

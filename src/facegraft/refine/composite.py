@@ -104,3 +104,24 @@ def without_holes(mask: np.ndarray) -> np.ndarray:
     outside = np.pad(~mask, 1).astype(np.uint8)
     cv2.floodFill(outside, None, (0, 0), 2)
     return outside[1:-1, 1:-1] != 2
+
+
+INSIDE_SHARE = 0.08  # of the face's width: how far inside its outline the face is the face, whatever the matte says
+
+
+def person_keep(person: np.ndarray, covered: np.ndarray, face_px: float) -> np.ndarray:
+    """0..1: how much of the swap may show at each pixel, by the person's matte near the face's outline.
+
+    Past a turned cheek (or between strands of hair at the temples) the mesh can reach over the
+    background; there the matte says so, and the background stays, the blend's own reach (a
+    pyramid's low bands spread colour past its mask) included. Well inside the outline the matte is
+    not asked: a statue, a painting or a poor segmentation must not cut holes in a face."""
+    side = 2 * max(1, round(INSIDE_SHARE * face_px)) + 1
+    inside = cv2.erode(covered.view(np.uint8), np.ones((side, side), np.uint8)).astype(np.float32)
+    inside = cv2.GaussianBlur(inside, (0, 0), max(1.0, side / 4))
+    return np.maximum(inside, np.clip(2.0 * person, 0.0, 1.0))
+
+
+def kept_behind(background: np.ndarray, blended: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`blended` where `keep` is 1, `background` where it is 0 (uint8 crops)."""
+    return cv2.blendLinear(blended, background, keep, 1.0 - keep)
