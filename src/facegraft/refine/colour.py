@@ -28,6 +28,7 @@ __all__ = ["ColourStats", "blend_stats", "colour_stats", "mask_box", "match_grai
 GRAIN_CLIP = 2.5  # target grain beyond this many of its own deviations is a mole or an edge, not grain
 MIN_SOFTEN = 0.2  # a sharper source is softened at most to this share of its fine detail
 DETAIL_CAP = 1.05  # the face's fine detail at most this share above the target face's own
+GRAIN_GAIN_MAX = 1.3  # the target's clipped grain is scaled up at most this much to make up its tails
 
 _MIN_SMALL_SIGMA = 2.0
 
@@ -98,15 +99,23 @@ def match_grain(rendered: np.ndarray, target: np.ndarray, covered: np.ndarray, s
     fine_r, fine_t = _fine(rendered[box].astype(np.float32), sigma), _fine(target[box].astype(np.float32), sigma)
     on_skin = skin[box] > 0.5
     on_skin[1::2] = False  # every other row measures the same spread at half the cost
-    e_r, e_t = _spread(fine_r[on_skin]), _spread(fine_t[on_skin])
-    if e_t <= 1e-3:
+    luma_r, luma_t = _luma(fine_r), _luma(fine_t)
+    e_t = _spread(luma_t[on_skin])
+    # Levels compared as RMS of the luma: skin detail is heavy-tailed (pores, fine lines, freckles),
+    # and a robust spread called a freckled photo far sharper than a pored face of the same RMS; and
+    # a photo's colour noise is not detail the eye sees as sharpness.
+    rms_r, rms_t = (float(np.sqrt(np.mean(f[on_skin] ** 2))) for f in (luma_r, luma_t))
+    if e_t <= 1e-3 or rms_t <= 1e-3:
         return out
-    if e_r < e_t:
-        gain = math.sqrt(1.0 - (e_r / e_t) ** 2)  # independent grains add in energy
-        grain = np.clip(fine_t, -GRAIN_CLIP * e_t, GRAIN_CLIP * e_t) * (gain * skin[box])[..., None]
-        change = grain
+    if rms_r < rms_t:
+        # The target's own grain, clipped at a few of its robust spreads so its moles and edges stay
+        # behind, and scaled so the energies (independent grains add in energy) reach the target's.
+        clipped = np.clip(fine_t, -GRAIN_CLIP * e_t, GRAIN_CLIP * e_t)
+        rms_c = float(np.sqrt(np.mean(_luma(clipped)[on_skin] ** 2)))
+        gain = min(GRAIN_GAIN_MAX, math.sqrt(rms_t ** 2 - rms_r ** 2) / max(rms_c, 1e-3))
+        change = clipped * (gain * skin[box])[..., None]
     else:
-        change = fine_r * (max(MIN_SOFTEN, e_t / e_r) - 1.0)
+        change = fine_r * (max(MIN_SOFTEN, rms_t / rms_r) - 1.0)
     put_change(out[box], change, 1.0, covered[box].astype(np.float32))
     return _cap_fine_detail(out, fine_t, box, covered, sigma)
 
@@ -118,7 +127,7 @@ def _cap_fine_detail(out: np.ndarray, fine_t: np.ndarray, box: tuple[slice, slic
 
     A small or soft target face (a far, compressed 720p shot; smoothed footage) cannot show a sharp
     photo's edges: they read as pasted on, and as the face moves they shimmer from frame to frame.
-    Skin grain alone is matched above; this holds the RMS of all fine detail over the face to
+    Skin grain alone is matched above; this holds the RMS of the fine detail's luma over the face to
     DETAIL_CAP times the target's own, as the camera that filmed the target would have."""
     weights = covered[box].astype(np.float32)
     # Away from the edge of what was rendered, whose blur reaches past it.
@@ -127,21 +136,32 @@ def _cap_fine_detail(out: np.ndarray, fine_t: np.ndarray, box: tuple[slice, slic
     inside[1::2] = False  # every other row measures the same energy at half the cost
     if inside.sum() < 50:
         return out
-    limit = DETAIL_CAP * float(np.sqrt(np.mean(fine_t[inside] ** 2)))
     fine_o = _fine(out[box].astype(np.float32), sigma)
-    f = fine_o[inside]
+    luma_o, luma_t = _luma(fine_o), _luma(fine_t)
+    q = _fine(luma_o, sigma)
+    gain = _capping_gain(luma_o[inside], q[inside], DETAIL_CAP * float(np.sqrt(np.mean(luma_t[inside] ** 2))))
+    if gain < 1.0:
+        put_change(out[box], fine_o * (gain - 1.0), 1.0, weights)
+    return out
+
+
+def _capping_gain(f: np.ndarray, q: np.ndarray, limit: float) -> float:
+    """The factor on the fine detail `f` that brings its RMS down to `limit` (1 if it is under).
+
+    A Gaussian split is not a clean one: scaling the fine part by g changes the fine part by
+    (g - 1) * q, q the fine part of f itself, so its energy is a quadratic in g, solved directly."""
     energy = float(np.mean(f * f))
     if limit <= 1e-3 or energy <= (1.02 * limit) ** 2:
-        return out
-    # A Gaussian split is not a clean one: scaling the fine part by g changes the fine part by
-    # (g - 1) * fine(fine_o), so its energy is a quadratic in g, solved for the limit directly.
-    q = _fine(fine_o, sigma)[inside]
+        return 1.0
     a, b, c = float(np.mean(q * q)), float(np.mean(f * q)), energy - limit * limit
     disc = b * b - a * c
     step = (-b + math.sqrt(disc)) / a if disc >= 0 and a > 1e-9 else -b / max(a, 1e-9)
-    gain = min(1.0, max(MIN_SOFTEN, 1.0 + step))
-    put_change(out[box], fine_o * (gain - 1.0), 1.0, weights)
-    return out
+    return min(1.0, max(MIN_SOFTEN, 1.0 + step))
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of a float RGB array (or of its detail: the weights are linear)."""
+    return cv2.transform(rgb, np.array([[0.299, 0.587, 0.114]], np.float32))
 
 
 def _fine(image: np.ndarray, sigma: float) -> np.ndarray:
