@@ -33,7 +33,7 @@ def _expected_hashes() -> dict[str, str]:
 
 
 def _sample(name: str) -> samples.Sample:
-    return next(s for s in (*samples.SAMPLES, *samples.OCCLUDED) if s.name == name)
+    return next(s for s in (*samples.SAMPLES, *samples.OCCLUDED, *samples.SPEECH) if s.name == name)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_pins_match_shared_list() -> None:
 
 
 def test_fetch_gives_every_sample_with_the_right_hash(fetched: dict[str, Path]) -> None:
-    expected = _expected_hashes() | {s.name: s.sha256 for s in samples.OCCLUDED}
+    expected = _expected_hashes() | {s.name: s.sha256 for s in (*samples.OCCLUDED, *samples.SPEECH)}
     assert set(fetched) == set(expected)
     for name, path in fetched.items():
         assert path.is_file(), name

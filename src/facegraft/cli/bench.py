@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
     bench_p = sub.add_parser("bench", help="measure speed, smoothing and swap quality on the sample media")
     bench_p.add_argument("parts", nargs="*", metavar="PART",
                          help="what to measure: analysis, smoothing, swap, reenact, live, preview, watermark, background "
-                              "(default: all of these); quality and memory (only when named: ~15 minutes each)")
+                              "(default: all of these); quality, memory and lipsync (only when named: ~15 minutes each)")
     quality = bench_p.add_argument_group("quality", "the quality matrix: source photos swapped onto target clips")
     # None: the bench's own defaults (facegraft_bench.quality.QualityOptions), which load only when it runs.
     quality.add_argument("--frames", type=positive_int, help="frames of each target used (default 48)")

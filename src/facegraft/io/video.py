@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 from facegraft.errors import FacegraftError, first_line
+from facegraft.io.audio import AudioEncoder, needs_encoding
 from facegraft.io.media import check_readable
 
 
@@ -284,7 +285,7 @@ class VideoWriter:
         self._stream.codec_context.time_base = TIME_BASE
         self._stream.time_base = TIME_BASE
         self._fps = fractions.Fraction(fps)
-        self._audio = _AudioCopier(audio_from, self._container) if audio_from else None
+        self._audio = _audio_track(Path(audio_from), self.path, self._container) if audio_from else None
         self._count = 0
         self._last_pts = -1
 
@@ -327,6 +328,13 @@ def _pad_even(rgb: np.ndarray) -> np.ndarray:
     if pad_h or pad_w:
         rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     return np.ascontiguousarray(rgb)
+
+
+def _audio_track(source: Path, output: Path, container):
+    """Copies the source's audio packets when the output container can hold them, else encodes them."""
+    if needs_encoding(source, output.suffix):
+        return AudioEncoder(source, container)
+    return _AudioCopier(source, container)
 
 
 class _AudioCopier:

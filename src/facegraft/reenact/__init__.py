@@ -9,14 +9,17 @@ mouth interior, brought to the portrait's brightness.
 - `driver`: the driver's motion per frame (DriverState) from a video or a motion file; the neutral frame;
 - `retarget`: the driver's motion turned into the portrait's shape and pose (MotionTransfer, eyelids);
 - `render`: one portrait frame for one driver state (PortraitRenderer);
-- `run`: the whole run (`reenact`, its settings and summary); `preview`: single frames (ReenactPreview).
+- `run`: the whole run (`reenact`, `speak`, their settings and summary); `preview`: single frames (ReenactPreview);
+- lip sync from audio (`speak`): `speech` (recognition and phone alignment with pocketsphinx), `loudness`
+  (the sound's level and spectrum), `visemes` (phones to mouth shapes over time), `mouth` (a mouth shape
+  as the portrait's expression offsets), `talking` (the per-frame states, with blinks and head motion).
 """
 
 from facegraft.reenact.driver import DriverState, choose_neutral, states_from_motion, states_from_video
 from facegraft.reenact.preview import ReenactPreview
 from facegraft.reenact.retarget import MotionTransfer, scale_eyelids
 from facegraft.reenact.render import PortraitRenderer
-from facegraft.reenact.run import ReenactSettings, ReenactSummary, reenact
+from facegraft.reenact.run import ReenactSettings, ReenactSummary, reenact, speak
 
 __all__ = ["DriverState", "MotionTransfer", "PortraitRenderer", "ReenactPreview", "ReenactSettings", "ReenactSummary",
-           "choose_neutral", "reenact", "scale_eyelids", "states_from_motion", "states_from_video"]
+           "choose_neutral", "reenact", "scale_eyelids", "speak", "states_from_motion", "states_from_video"]

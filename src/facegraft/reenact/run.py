@@ -1,5 +1,5 @@
-"""The reenactment run: a portrait driven by a driving video or a motion file, written atomically
-through a VideoRun, every frame labelled and watermarked."""
+"""The reenactment run: a portrait driven by a driving video, a motion file or speech audio, written
+atomically through a VideoRun, every frame labelled and watermarked."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from facegraft.refine.background import Background, BackgroundCompositor
 from facegraft.reenact.driver import (DriverState, check_driver_video, choose_neutral, driver_images, is_motion_file,
                                       states_from_motion, states_from_video)
 from facegraft.reenact.render import PortraitRenderer, load_portrait
+from facegraft.reenact.talking import talk
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,8 @@ class ReenactSummary:
     frames_with_driver_face: int
     neutral_frame: int
     seconds: float
+    mouth_from: str | None = None  # speech audio: "speech" (aligned phones) or "sound" (loudness alone)
+    note: str | None = None  # speech audio: why the sound alone drove the mouth
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +82,40 @@ def reenact(source: str | Path, driver: str | Path, output: str | Path, settings
         _render(run, writer, renderer, marker, drive, backdrop)
     found = sum(s.offsets is not None for s in drive.states)
     return ReenactSummary(output, len(drive.states), found, neutral, time.perf_counter() - started)
+
+
+def speak(source: str | Path, audio: str | Path, output: str | Path, settings: ReenactSettings = ReenactSettings(),
+          transcript: str | None = None, fps: fractions.Fraction | int = 25,
+          on_progress: Progress | None = None) -> ReenactSummary:
+    """Make the portrait `source` speak `audio` (WAV, MP3, or any file with an audio track), writing
+    `output` atomically with that audio, `fps` frames a second.
+
+    The mouth follows the phones recognised in the audio (aligned to `transcript` when given), or,
+    when no speech is recognised, its loudness and spectrum (the summary's `note` says so).
+    `on_progress(done, total)` counts rendered frames.
+    """
+    require_consent(settings.provenance)
+    source, audio, output = Path(source), Path(audio), Path(output)
+    started = time.perf_counter()
+    if output.suffix.lower() not in VIDEO_SUFFIXES:
+        raise FacegraftError(f"{output}: a reenactment is a video: end the output in .mp4, .mov or .mkv")
+    fps = fractions.Fraction(fps)
+    if not 1 <= fps <= 120:
+        raise FacegraftError(f"--fps {float(fps):g}: the frame rate must be 1 to 120")
+    portrait_rgb, face = load_portrait(source)
+    with VideoRun((source, audio), on_progress) as run:
+        backdrop = run.hold(BackgroundCompositor(settings.background)) if settings.background else None
+        run.report(0, 0)  # recognition first, its length unknown
+        speech = talk(audio, face.shape, float(fps), transcript)
+        renderer = PortraitRenderer(portrait_rgb, face, source.name, speech.neutral, absolute=False)
+        marker = FrameMarker(Stamp.new(settings.provenance))
+        marker.check()
+        h, w = portrait_rgb.shape[:2]
+        writer = run.write_video(output, w, h, fps, settings.video, marker.stamp.container_metadata(),
+                                 audio_from=audio)
+        _render(run, writer, renderer, marker, _Driver(speech.states, fps, audio, None), backdrop)
+    return ReenactSummary(output, len(speech.states), len(speech.states), 0, time.perf_counter() - started,
+                          speech.mouth_from, speech.note)
 
 
 def _read_driver(run: VideoRun, driver: Path, config: AnalysisConfig) -> _Driver:
