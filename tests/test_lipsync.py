@@ -91,9 +91,12 @@ def test_the_portrait_blinks_and_its_head_moves_a_little(spoken):
     from facegraft.analysis import analyze
     from facegraft.config import AnalysisConfig
     faces = [a.faces[0] for a in analyze(spoken[1], AnalysisConfig(max_faces=1))]
-    eyes = np.array([f.expression.named["eye_open_left"] for f in faces])
+    # Both eyes together: the mesh reads this narrow-eyed portrait's shut lids as still 40-70 % open,
+    # one eye at a time varying by 0.1 between runs.
+    eyes = np.array([f.expression.named["eye_open_left"] + f.expression.named["eye_open_right"] for f in faces])
     yaw = np.array([f.pose.yaw for f in faces])
-    assert eyes.min() < 0.7 * np.median(eyes)  # at least one blink in 6 s
+    dips = eyes < 0.8 * np.median(eyes)
+    assert dips.any() and dips.mean() < 0.15  # at least one blink in 6 s, and the eyes open between
     assert 0.2 < np.ptp(yaw) < 6.0  # moving, but only a degree or two
 
 
